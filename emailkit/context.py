@@ -1,0 +1,196 @@
+"""The :class:`Email` base class: the fields an email's templates use, and its preview samples."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import flask_mail
+
+from .errors import ContextError, TemplateError
+from .mime import Message, Recipient
+from .rendering import Rendered, render
+from .templates import Templates, for_root
+
+_MISSING: Any = object()
+RESERVED = frozenset(
+    {
+        "email",
+        "template",
+        "email_name",
+        "fields",
+        "field_values",
+        "template_context",
+        "previews",
+        "render",
+        "message",
+        "send",
+        "send_async",
+        "send_later",
+        "locale",
+    }
+)
+
+
+def _is_classvar(annotation: object) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
+    return getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar
+
+
+class Email:
+    """Base class of an email: annotated class attributes are its fields.
+
+    The templates live in the folder of the module that defines the subclass (or in
+    ``template``, a path relative to that module); the folder's name is the email's name.
+    Templates see every field by name and the instance as ``email``.
+    """
+
+    template: ClassVar[str | os.PathLike[str] | None] = None
+    email_name: ClassVar[str] = ""
+    _fields: ClassVar[dict[str, Any]] = {}
+    _folder: ClassVar[Path | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            if klass is Email or not issubclass(klass, Email):
+                continue
+            for name, annotation in inspect.get_annotations(klass).items():
+                if name.startswith("_") or _is_classvar(annotation) or name in names:
+                    continue
+                if name in RESERVED:
+                    raise ContextError(
+                        f"{cls.__name__}: field {name!r} is a reserved name on Email; "
+                        "rename the field."
+                    )
+                names.append(name)
+        cls._fields = {name: getattr(cls, name, _MISSING) for name in names}
+        cls._folder = _template_folder(cls)
+        if "email_name" not in cls.__dict__ and cls._folder is not None:
+            cls.email_name = cls._folder.name
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        cls = type(self)
+        if args:
+            raise ContextError(
+                f"{cls.__name__} takes its fields as keyword arguments, "
+                f"e.g. {cls.__name__}({', '.join(f'{n}=...' for n in cls._fields)})"
+            )
+        unknown = [name for name in values if name not in cls._fields]
+        if unknown:
+            raise ContextError(
+                f"{cls.__name__} has no field {unknown[0]!r}; its fields are "
+                f"{_listing(cls._fields)}. Declare it on the class or fix the name."
+            )
+        for name, default in cls._fields.items():
+            if name in values:
+                value = values[name]
+            elif default is _MISSING:
+                raise ContextError(
+                    f"{cls.__name__} is missing field {name!r}; pass {name}=... "
+                    "or give the field a default."
+                )
+            else:
+                value = copy.copy(default) if isinstance(default, (list, dict, set)) else default
+            setattr(self, name, value)
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        """The names of the declared fields, in declaration order."""
+        return tuple(cls._fields)
+
+    def field_values(self) -> dict[str, Any]:
+        """The field values of this instance, by name."""
+        return {name: getattr(self, name) for name in self._fields}
+
+    def template_context(self) -> dict[str, Any]:
+        """What the templates see: every field, and the instance as ``email``."""
+        context = self.field_values()
+        context["email"] = self
+        return context
+
+    @classmethod
+    def previews(cls) -> Mapping[str, Email]:
+        """Named sample instances for the preview server, snapshot tests and checks."""
+        return {}
+
+    @classmethod
+    def templates(cls) -> Templates:
+        """The :class:`~emailkit.templates.Templates` of the root this email's folder is in."""
+        return for_root(cls._require_folder().parent)
+
+    @classmethod
+    def _require_folder(cls) -> Path:
+        if cls._folder is None:
+            raise TemplateError(
+                f"{cls.__name__} has no template folder",
+                hint="Define it in an email folder's __init__.py or set `template = PATH`.",
+            )
+        return cls._folder
+
+    def render(self) -> Rendered:
+        """Render subject, text and HTML (CSS inlined)."""
+        folder = self._require_folder()
+        compiled = self.templates().compiled(folder.name)
+        return render(self, compiled)
+
+    def message(
+        self,
+        to: Recipient | Iterable[Recipient] | None = None,
+        *,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
+        reply_to: Recipient | None = None,
+        sender: Recipient | None = None,
+        attachments: Iterable[flask_mail.Attachment] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Message:
+        """Render and build a Flask-Mail message (see :meth:`Rendered.message`)."""
+        return self.render().message(
+            to,
+            cc=cc,
+            bcc=bcc,
+            reply_to=reply_to,
+            sender=sender,
+            attachments=attachments,
+            headers=headers,
+        )
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={value!r}" for name, value in self.field_values().items())
+        return f"{type(self).__name__}({values})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.field_values() == other.field_values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _listing(fields: Mapping[str, Any]) -> str:
+    return ", ".join(fields) if fields else "(none)"
+
+
+def _template_folder(cls: type[Email]) -> Path | None:
+    module = sys.modules.get(cls.__module__)
+    module_file = getattr(module, "__file__", None)
+    base = Path(module_file).resolve().parent if module_file else None
+    template = cls.__dict__.get("template")
+    if template is not None:
+        path = Path(template)
+        if not path.is_absolute():
+            if base is None:
+                return None
+            path = base / path
+        return path.resolve()
+    if base is None:
+        return None
+    return base

@@ -1,0 +1,106 @@
+"""Finding the emails under a root: every folder with templates and an :class:`Email` class."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
+from .context import Email
+from .errors import TemplateError
+from .templates import HTML, SUBJECT, TEXT
+
+ROOT_VARIABLE = "EMAILKIT_ROOT"
+
+
+def default_root() -> Path:
+    """``$EMAILKIT_ROOT`` when set, else ``emails/`` in the working directory."""
+    return Path(os.environ.get(ROOT_VARIABLE) or "emails").resolve()
+
+
+def discover(root: str | os.PathLike[str] | None = None) -> dict[str, type[Email]]:
+    """Import every email folder under ``root`` and return its classes by email name.
+
+    Folders whose name starts with ``_`` or ``.`` (layouts, partials) are not emails.
+    """
+    root_path = Path(root).resolve() if root is not None else default_root()
+    if not root_path.is_dir():
+        raise TemplateError(
+            f"emails root {root_path} does not exist",
+            hint=f"Create it, pass the right path, or set ${ROOT_VARIABLE}.",
+        )
+    package = _package_for(root_path)
+    emails: dict[str, type[Email]] = {}
+    for folder in sorted(root_path.iterdir()):
+        if not folder.is_dir() or folder.name.startswith(("_", ".")):
+            continue
+        has_templates = any((folder / part).is_file() for part in (SUBJECT, TEXT, HTML))
+        if not (folder / "__init__.py").is_file():
+            if has_templates:
+                raise TemplateError(
+                    "has templates but no __init__.py",
+                    email=folder.name,
+                    hint=f"Create {folder / '__init__.py'} defining a subclass of emailkit.Email.",
+                )
+            continue
+        module = importlib.import_module(f"{package}.{folder.name}")
+        found = [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Email)
+            and value.__module__ == module.__name__
+            and value._folder == folder.resolve()
+        ]
+        if not found:
+            if has_templates:
+                raise TemplateError(
+                    "has templates but its __init__.py defines no Email subclass",
+                    email=folder.name,
+                    hint="Define `class Name(Email): ...` with the fields the templates use.",
+                )
+            continue
+        if len(found) > 1:
+            names = ", ".join(cls.__name__ for cls in found)
+            raise TemplateError(
+                f"__init__.py defines several Email classes for one folder ({names})",
+                email=folder.name,
+                hint="Keep one per folder; give the others their own folder or `template`.",
+            )
+        emails[found[0].email_name] = found[0]
+    return emails
+
+
+def _package_for(root: Path) -> str:
+    """A package name under which the root's folders import as modules.
+
+    The root's own name when it is an importable package at that path (so classes are the
+    same objects the application imports), otherwise a private package pointing at it.
+    """
+    name = root.name
+    module = sys.modules.get(name)
+    if module is not None and _points_at(module, root):
+        return name
+    if module is None and name.isidentifier() and (root / "__init__.py").is_file():
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        locations = spec.submodule_search_locations if spec else None
+        if locations and any(Path(p).resolve() == root for p in locations):
+            return name
+    private = "_emailkit_root_" + hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    if private not in sys.modules:
+        package = types.ModuleType(private)
+        package.__path__ = [str(root)]
+        sys.modules[private] = package
+    return private
+
+
+def _points_at(module: types.ModuleType, root: Path) -> bool:
+    paths = getattr(module, "__path__", None) or []
+    return any(Path(p).resolve() == root for p in paths)

@@ -1,0 +1,51 @@
+"""The exceptions emailkit raises, all under :class:`EmailError`.
+
+Each message says what failed, where (email, file, line or field) and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class EmailError(Exception):
+    """Base of every error emailkit raises; catch it to handle them all."""
+
+
+class ContextError(EmailError, TypeError):
+    """An email was built with a missing, unknown or reserved field."""
+
+
+class TemplateError(EmailError):
+    """A template could not be found, compiled or rendered.
+
+    ``email``, ``filename`` and ``lineno`` locate the problem where it could be traced;
+    ``hint`` says what to do.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        email: str | None = None,
+        filename: str | None = None,
+        lineno: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.email = email
+        self.filename = filename
+        self.lineno = lineno
+        self.hint = hint
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = []
+        if self.email:
+            where.append(self.email)
+        if self.filename:
+            where.append(self.filename + (f", line {self.lineno}" if self.lineno else ""))
+        text = ": ".join([*where, self.message]) if where else self.message
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class HeaderError(EmailError, ValueError):
+    """A header value (subject, address, extra header) holds a CR or LF; nothing was sent."""

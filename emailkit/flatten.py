@@ -1,0 +1,291 @@
+"""Flatten a template's inheritance into one source, so CSS can be inlined into it once.
+
+A child's ``{% block %}`` bodies are put in place of the parent's, ``{{ super() }}`` is
+replaced by the parent's body and ``{% include "name" %}`` by the included source. The
+result keeps every Jinja tag verbatim; only the structure that premailer cannot see through
+(the inheritance) is resolved. Anything this cannot reproduce exactly raises
+:class:`Unflattenable`, and the caller falls back to inlining after each render.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from jinja2 import TemplateNotFound
+
+from .errors import TemplateError
+
+_OPENERS = re.compile(r"\{[{%#]")
+_CLOSERS = {"{{": "}}", "{%": "%}"}
+_WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
+_STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
+_SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
+_ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+
+
+class Unflattenable(Exception):
+    """The template uses a construct that cannot be flattened; the message says which."""
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One Jinja tag as written: ``kind`` is ``var``, ``stmt``, ``comment`` or ``raw``.
+
+    ``origin`` and ``lineno`` say where it was written.
+    """
+
+    kind: str
+    text: str
+    lineno: int
+    origin: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.origin}, line {self.lineno}" if self.origin else f"line {self.lineno}"
+
+    @property
+    def keyword(self) -> str:
+        """The statement's first word (``for``, ``block``, ...), or ``""``."""
+        if self.kind != "stmt":
+            return ""
+        match = _WORD.match(self.text, 1)
+        return match.group(1) if match else ""
+
+    @property
+    def body(self) -> str:
+        """What stands between the delimiters, without whitespace-control marks."""
+        return self.text[2:-2].strip("-+ \t\r\n")
+
+    @property
+    def raw_content(self) -> str:
+        """For a ``raw`` tag, the literal text between ``{% raw %}`` and ``{% endraw %}``."""
+        opening_end = self.text.index("%}") + 2
+        closing = list(_ENDRAW.finditer(self.text))[-1]
+        return self.text[opening_end : closing.start()]
+
+
+def scan(source: str, origin: str = "") -> list[str | Tag]:
+    """Split template source into literal text and Jinja tags (default delimiters)."""
+    parts: list[str | Tag] = []
+    pos = 0
+    lineno = 1
+    while True:
+        match = _OPENERS.search(source, pos)
+        if match is None:
+            break
+        start = match.start()
+        opener = match.group()
+        if opener == "{#":
+            end = source.find("#}", start + 2)
+            end = len(source) if end < 0 else end + 2
+            kind = "comment"
+        else:
+            end = _find_close(source, start + 2, _CLOSERS[opener])
+            kind = "var" if opener == "{{" else "stmt"
+        if start > pos:
+            parts.append(source[pos:start])
+            lineno += source.count("\n", pos, start)
+        text = source[start:end]
+        tag = Tag(kind, text, lineno, origin)
+        if tag.keyword == "raw":
+            closing = _ENDRAW.search(source, end)
+            end = len(source) if closing is None else closing.end()
+            tag = Tag("raw", source[start:end], lineno, origin)
+        parts.append(tag)
+        lineno += source.count("\n", start, end)
+        pos = end
+    if pos < len(source):
+        parts.append(source[pos:])
+    return parts
+
+
+def _find_close(source: str, pos: int, closer: str) -> int:
+    """Index just past ``closer``, skipping string literals inside the tag."""
+    quote = ""
+    length = len(source)
+    while pos < length:
+        char = source[pos]
+        if quote:
+            if char == "\\":
+                pos += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif source.startswith(closer, pos):
+            return pos + 2
+        pos += 1
+    return length
+
+
+@dataclass
+class _Block:
+    name: str
+    opening: Tag
+    closing: Tag | None = None
+    body: list[str | Tag | _Block] = field(default_factory=list)
+
+
+@dataclass
+class _Parsed:
+    name: str
+    top: list[str | Tag | _Block]
+    blocks: dict[str, _Block]
+    extends: str | None
+    extends_lineno: int | None
+
+
+def _parse(name: str, source: str) -> _Parsed:
+    top: list[str | Tag | _Block] = []
+    stack: list[_Block] = []
+    blocks: dict[str, _Block] = {}
+    extends: str | None = None
+    extends_lineno: int | None = None
+    for part in scan(source, name):
+        target = stack[-1].body if stack else top
+        keyword = part.keyword if isinstance(part, Tag) else ""
+        if keyword == "block":
+            words = part.body.split()
+            if len(words) < 2:
+                raise Unflattenable(f"{part.where}: a block without a name")
+            block = _Block(words[1], part)
+            target.append(block)
+            blocks[block.name] = block
+            stack.append(block)
+        elif keyword == "endblock":
+            if not stack:
+                raise Unflattenable(f"{part.where}: endblock without block")
+            stack.pop().closing = part
+        elif keyword == "extends":
+            literal = _STRING_ARG.match(part.body[len("extends") :])
+            if literal is None:
+                raise Unflattenable(f"{part.where}: extends a computed name")
+            if stack:
+                raise Unflattenable(f"{part.where}: extends inside a block")
+            extends = literal.group(1) or literal.group(2)
+            extends_lineno = part.lineno
+        else:
+            target.append(part)
+    if stack:
+        raise Unflattenable(f"{name}: block {stack[-1].name!r} is never closed")
+    return _Parsed(name, top, blocks, extends, extends_lineno)
+
+
+@dataclass(frozen=True)
+class Flattened:
+    """A template with its inheritance resolved.
+
+    ``prelude`` holds the statements a child runs before its parent renders (``set``,
+    ``import``...), which produce no output; ``parts`` is the document itself;
+    ``names`` lists every template that was read.
+    """
+
+    prelude: tuple[Tag, ...]
+    parts: tuple[str | Tag, ...]
+    names: tuple[str, ...]
+
+
+def flatten(name: str, get_source: Callable[[str], str]) -> Flattened:
+    """Resolve ``extends``, ``block``, ``super()`` and literal ``include`` for ``name``."""
+    return _Flattener(get_source).run(name)
+
+
+class _Flattener:
+    def __init__(self, get_source: Callable[[str], str]) -> None:
+        self._get_source = get_source
+        self._names: list[str] = []
+
+    def _load(self, name: str, referrer: str = "", lineno: int | None = None) -> _Parsed:
+        try:
+            source = self._get_source(name)
+        except TemplateNotFound:
+            raise TemplateError(
+                f"template {name!r} not found",
+                filename=referrer or name,
+                lineno=lineno,
+                hint="Create it under the emails root or fix the name.",
+            ) from None
+        self._names.append(name)
+        return _parse(name, source)
+
+    def run(self, name: str) -> Flattened:
+        chain = [self._load(name)]
+        while chain[-1].extends is not None:
+            child = chain[-1]
+            if child.extends in {parsed.name for parsed in chain}:
+                raise Unflattenable(f"{name}: templates extend each other in a cycle")
+            chain.append(self._load(child.extends, child.name, child.extends_lineno))
+        self._chain = chain
+        prelude: list[Tag] = []
+        for child in chain[:-1]:
+            prelude.extend(self._child_prelude(child))
+        parts = list(self._emit(chain[-1].top))
+        return Flattened(tuple(prelude), tuple(parts), tuple(dict.fromkeys(self._names)))
+
+    @staticmethod
+    def _child_prelude(child: _Parsed) -> Iterator[Tag]:
+        """A child's top level outputs nothing; keep only its silent statements."""
+        for part in child.top:
+            if isinstance(part, str) or isinstance(part, _Block):
+                if isinstance(part, str) and part.strip():
+                    raise Unflattenable(f"{child.name}: text outside blocks in a child template")
+                continue
+            if part.kind == "comment":
+                continue
+            if part.kind == "stmt" and part.keyword == "set" and "=" in part.body:
+                yield part
+            elif part.kind == "stmt" and part.keyword == "extends":
+                continue
+            else:
+                raise Unflattenable(f"{part.where}: {part.text} outside blocks in a child template")
+
+    def _emit(self, parts: list[str | Tag | _Block]) -> Iterator[str | Tag]:
+        for part in parts:
+            if isinstance(part, _Block):
+                yield from self._emit_block(part.name)
+            elif isinstance(part, Tag) and part.keyword == "include":
+                yield from self._emit_include(part)
+            else:
+                yield part
+
+    def _emit_block(self, name: str) -> Iterator[str | Tag]:
+        definitions = [parsed.blocks[name] for parsed in self._chain if name in parsed.blocks]
+        chosen = definitions[0]
+        if chosen.closing is None:  # pragma: no cover - _parse guarantees closing tags
+            raise Unflattenable(f"block {name!r} is never closed")
+        yield chosen.opening
+        yield from self._emit_body(definitions)
+        yield chosen.closing
+
+    def _emit_body(self, definitions: list[_Block]) -> Iterator[str | Tag]:
+        for part in definitions[0].body:
+            if isinstance(part, Tag) and part.kind == "var" and _SUPER.match(part.text):
+                if len(definitions) < 2:
+                    raise Unflattenable(
+                        f"{part.where}: super() in block {definitions[0].name!r}, "
+                        "which no parent defines"
+                    )
+                yield from self._emit_body(definitions[1:])
+            elif isinstance(part, _Block):
+                yield from self._emit_block(part.name)
+            elif isinstance(part, Tag) and part.keyword == "include":
+                yield from self._emit_include(part)
+            else:
+                yield part
+
+    def _emit_include(self, tag: Tag) -> Iterator[str | Tag]:
+        literal = _STRING_ARG.match(tag.body[len("include") :])
+        if literal is None:
+            raise Unflattenable(f"{tag.where}: {tag.text} is not a plain include")
+        name = literal.group(1) or literal.group(2)
+        if len(self._names) > 64:
+            raise Unflattenable(f"{tag.where}: includes nest too deep (a cycle?)")
+        included = self._load(name, tag.origin, tag.lineno)
+        if included.extends is not None or included.blocks:
+            raise Unflattenable(f"{name}: an included template with blocks or extends")
+        # A with-scope keeps the included template's assignments from leaking, as include does.
+        yield Tag("stmt", "{% with %}", tag.lineno, tag.origin)
+        yield from self._emit(included.top)
+        yield Tag("stmt", "{% endwith %}", tag.lineno, tag.origin)

@@ -1,0 +1,174 @@
+"""Rendering an email: subject, text and HTML, with errors traced to their file and line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import flask_mail
+from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
+
+from .errors import EmailError, HeaderError, TemplateError
+from .inline import inject_css, inline_css
+from .mime import Message, Recipient, recipients_list
+from .templates import HTML, SUBJECT, TEXT, CompiledEmail, LineBreakInHeader
+from .text import html_to_text
+
+if TYPE_CHECKING:
+    from .context import Email
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered email. ``text`` comes from ``body.txt``, or from the HTML when there is none."""
+
+    email: str
+    subject: str
+    html: str | None
+    text_part: str | None = field(default=None, repr=False)
+
+    @cached_property
+    def text(self) -> str:
+        if self.text_part is not None:
+            return self.text_part
+        return html_to_text(self.html or "")
+
+    def message(
+        self,
+        to: Recipient | Iterable[Recipient] | None = None,
+        *,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
+        reply_to: Recipient | None = None,
+        sender: Recipient | None = None,
+        attachments: Iterable[flask_mail.Attachment] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Message:
+        """A multipart/alternative :class:`~emailkit.mime.Message` (text, then HTML; UTF-8)."""
+        return Message(
+            subject=self.subject,
+            recipients=recipients_list(to),
+            body=self.text,
+            html=self.html,
+            sender=sender,
+            cc=recipients_list(cc),
+            bcc=recipients_list(bcc),
+            reply_to=reply_to,
+            attachments=list(attachments or []),
+            extra_headers=headers,
+        )
+
+
+def render(email: Email, compiled: CompiledEmail) -> Rendered:
+    """Render ``email`` with its compiled templates."""
+    context = email.template_context()
+    part = SUBJECT
+    try:
+        subject = " ".join(compiled.subject.render(context).split())
+        html = None
+        if compiled.html is not None:
+            part = HTML
+            html = compiled.html.render(context)
+            if compiled.inlines_per_render:
+                html = inline_css(inject_css(html, compiled.css))
+        text = None
+        if compiled.text is not None:
+            part = TEXT
+            text = compiled.text.render(context)
+    except LineBreakInHeader as error:
+        raise _line_break_error(email, error.value) from None
+    except EmailError:
+        raise
+    except Exception as error:
+        raise _template_error(email, compiled, part, context, error) from error
+    return Rendered(email=compiled.name, subject=subject, html=html, text_part=text)
+
+
+def _line_break_error(email: Email, value: object) -> HeaderError:
+    fields = [name for name, v in email.field_values().items() if _holds(v, value)]
+    source = f"field {fields[0]!r}" if fields else f"value {str(value)[:60]!r}"
+    return HeaderError(
+        f"{type(email).__name__}: {SUBJECT} takes {source}, which contains a line break; "
+        "a subject must be one line. Remove CR and LF from the value before rendering."
+    )
+
+
+def _holds(field_value: object, value: object) -> bool:
+    if field_value is value:
+        return True
+    return isinstance(field_value, str) and str(value) in field_value
+
+
+def _template_error(
+    email: Email, compiled: CompiledEmail, part: str, context: dict[str, Any], error: Exception
+) -> TemplateError:
+    if isinstance(error, TemplateError):
+        return TemplateError(
+            error.message,
+            email=compiled.name,
+            filename=error.filename,
+            lineno=error.lineno,
+            hint=error.hint,
+        )
+    if part == HTML and not compiled.inlines_per_render and compiled.html_source is not None:
+        # The inlined template's lines are not the file's: replay on the source to find them.
+        error = _replay(compiled.html_source, context) or error
+    filename, lineno = _locate(error, compiled)
+    return TemplateError(
+        _describe(error),
+        email=compiled.name,
+        filename=filename or f"{compiled.name}/{part}",
+        lineno=lineno,
+        hint=_hint(error, type(email).__name__, email.fields()),
+    )
+
+
+def _replay(template: Template, context: dict[str, Any]) -> Exception | None:
+    try:
+        template.render(context)
+    except Exception as error:
+        return error
+    return None
+
+
+def _locate(error: Exception, compiled: CompiledEmail) -> tuple[str | None, int | None]:
+    """The innermost template frame of the traceback, as a root-relative name and line."""
+    if isinstance(error, TemplateSyntaxError) and error.name:
+        return error.name, error.lineno
+    root = str(compiled.root) + os.sep
+    found: tuple[str | None, int | None] = (None, None)
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.startswith(root):
+            found = (Path(filename[len(root) :]).as_posix(), traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, TemplateNotFound):
+        return f"template {error.name!r} not found"
+    if isinstance(error, TemplateSyntaxError):
+        return f"syntax error: {error.message}"
+    if isinstance(error, UndefinedError):
+        return str(error.message)
+    return f"{type(error).__name__}: {error}"
+
+
+def _hint(error: Exception, class_name: str, fields: tuple[str, ...]) -> str:
+    if isinstance(error, TemplateNotFound):
+        return "Create that template under the emails root or fix the name."
+    if isinstance(error, TemplateSyntaxError):
+        return "Fix the template syntax at that line."
+    if isinstance(error, UndefinedError):
+        declared = ", ".join(fields) or "none"
+        return (
+            f"Templates see the fields of {class_name} ({declared}) and `email`; "
+            "declare the missing one as a field or fix the name."
+        )
+    return f"The template called code of {class_name} that raised; see the chained exception."

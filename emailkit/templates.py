@@ -1,0 +1,220 @@
+"""The Jinja environment of an emails root and its cache of compiled emails.
+
+Each email folder is compiled once: its subject, text and HTML templates are loaded and the
+HTML gets its CSS inlined into the template source (see :mod:`emailkit.inline`). The result
+is cached; with ``auto_reload`` on (the preview server), a changed file recompiles it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+
+from .errors import TemplateError
+from .flatten import Unflattenable, flatten
+from .inline import inline_template
+from .loader import EmailLoader, mtime
+
+logger = logging.getLogger("emailkit")
+
+SUBJECT, TEXT, HTML, CSS = "subject.txt", "body.txt", "body.html", "style.css"
+
+
+class LineBreakInHeader(Exception):
+    """Raised while rendering a subject when a value brings a CR or LF into it."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def _single_line(value: object) -> object:
+    if value is not None and not isinstance(value, (int, float)):
+        text = str(value)
+        if "\n" in text or "\r" in text:
+            raise LineBreakInHeader(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CompiledEmail:
+    """The templates of one email folder, ready to render.
+
+    ``html`` already has its CSS inlined unless ``inline_reason`` says why it could not be,
+    in which case the caller inlines ``html``'s output (with ``css`` added) on every render.
+    ``html_source`` is the template as written, used to report errors at their real line.
+    """
+
+    name: str
+    root: Path
+    subject: Template
+    text: Template | None
+    html: Template | None
+    html_source: Template | None
+    css: str
+    inline_reason: str | None
+    uptodate_checks: tuple[Callable[[], bool], ...]
+
+    @property
+    def inlines_per_render(self) -> bool:
+        return self.inline_reason is not None
+
+    def is_uptodate(self) -> bool:
+        templates = (self.subject, self.text, self.html_source)
+        return all(check() for check in self.uptodate_checks) and all(
+            template.is_up_to_date for template in templates if template is not None
+        )
+
+
+def _unchanged(path: Path) -> Callable[[], bool]:
+    """A check that ``path`` still has the modification time (or absence) it has now."""
+    stamp = mtime(path)
+    return lambda: mtime(path) == stamp
+
+
+class Templates:
+    """Jinja environment and compile cache for one emails root (one per root, see :func:`for_root`)."""
+
+    def __init__(self, root: Path, *, auto_reload: bool = False) -> None:
+        self.root = root
+        self.env = Environment(
+            loader=EmailLoader(root),
+            autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=auto_reload,
+        )
+        self.subject_env = self.env.overlay(finalize=_single_line)
+        self._compiled: dict[str, CompiledEmail] = {}
+        self._lock = threading.Lock()
+        self.auto_reload = auto_reload
+
+    @property
+    def auto_reload(self) -> bool:
+        """Recompile an email when one of its files changed (costs a few stat calls a render)."""
+        return self._auto_reload
+
+    @auto_reload.setter
+    def auto_reload(self, value: bool) -> None:
+        self._auto_reload = value
+        self.env.auto_reload = value
+        self.subject_env.auto_reload = value
+
+    def compiled(self, name: str) -> CompiledEmail:
+        """The compiled templates of the email folder ``name``, compiling them when needed."""
+        compiled = self._compiled.get(name)
+        if compiled is not None and (not self._auto_reload or compiled.is_uptodate()):
+            return compiled
+        with self._lock:
+            compiled = self._compiled.get(name)
+            if compiled is None or (self._auto_reload and not compiled.is_uptodate()):
+                compiled = self._compile(name)
+                self._compiled[name] = compiled
+        return compiled
+
+    def _compile(self, name: str) -> CompiledEmail:
+        folder = self.root / name
+        if not folder.is_dir():
+            raise TemplateError(
+                f"no email folder at {folder}", email=name, hint="Create it or fix the name."
+            )
+        checks = tuple(_unchanged(folder / part) for part in (TEXT, HTML, CSS))
+        try:
+            subject = self.subject_env.get_template(f"{name}/{SUBJECT}")
+        except TemplateNotFound:
+            raise TemplateError(
+                f"{SUBJECT} is missing",
+                email=name,
+                hint=f"Create {folder / SUBJECT} holding the subject line.",
+            ) from None
+        text = self._optional(name, TEXT)
+        html_source = self._optional(name, HTML)
+        if text is None and html_source is None:
+            raise TemplateError(
+                f"neither {HTML} nor {TEXT} exists",
+                email=name,
+                hint=f"Create {folder / HTML} (and optionally {folder / TEXT}).",
+            )
+        css_path = folder / CSS
+        css = css_path.read_text(encoding="utf-8") if css_path.is_file() else ""
+        html, reason = html_source, None
+        if html_source is not None:
+            html, reason, sources_checks = self._inline(name, html_source, css)
+            checks += sources_checks
+            if reason is not None:
+                logger.warning("%s: %s is inlined on every render: %s", name, HTML, reason)
+        return CompiledEmail(
+            name=name,
+            root=self.root,
+            subject=subject,
+            text=text,
+            html=html,
+            html_source=html_source,
+            css=css,
+            inline_reason=reason,
+            uptodate_checks=checks,
+        )
+
+    def _optional(self, name: str, part: str) -> Template | None:
+        if not (self.root / name / part).is_file():
+            return None
+        return self.env.get_template(f"{name}/{part}")
+
+    def _inline(
+        self, name: str, source_template: Template, css: str
+    ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...]]:
+        """Compile the CSS-inlined template, or say why the source must be inlined per render."""
+        loader = self.env.loader
+        assert loader is not None
+        checks: list[Callable[[], bool]] = []
+
+        def get_source(template: str) -> str:
+            source, _, uptodate = loader.get_source(self.env, template)
+            checks.append(uptodate)
+            return source
+
+        try:
+            flattened = flatten(f"{name}/{HTML}", get_source)
+        except Unflattenable as reason:
+            return source_template, str(reason), tuple(checks)
+        for used in flattened.names:
+            self.env.get_template(used)  # syntax errors, reported at their own file and line
+        try:
+            source = inline_template(flattened, css)
+            code = self.env.compile(source, name=f"{name}/{HTML}", filename=f"<inlined {name}>")
+        except Unflattenable as reason:
+            return source_template, str(reason), tuple(checks)
+        except TemplateSyntaxError as error:
+            reason = f"the inlined template does not compile ({error.message})"
+            return source_template, reason, tuple(checks)
+        template = self.env.template_class.from_code(
+            self.env, code, self.env.make_globals(None), None
+        )
+        return template, None, tuple(checks)
+
+
+_registry: dict[Path, Templates] = {}
+_registry_lock = threading.Lock()
+
+
+def for_root(root: Path) -> Templates:
+    """The shared :class:`Templates` of an emails root."""
+    root = root.resolve()
+    templates = _registry.get(root)
+    if templates is None:
+        with _registry_lock:
+            templates = _registry.setdefault(root, Templates(root))
+    return templates
