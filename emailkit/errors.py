@@ -37,6 +37,16 @@ class TemplateError(EmailError):
         self.hint = hint
         super().__init__(self._describe())
 
+    def in_email(self, email: str) -> TemplateError:
+        """This error, naming ``email`` (errors raised below an email do not know it)."""
+        if self.email:
+            return self
+        error = TemplateError(
+            self.message, email=email, filename=self.filename, lineno=self.lineno, hint=self.hint
+        )
+        error.__cause__ = self.__cause__
+        return error
+
     def _describe(self) -> str:
         where = []
         if self.email:

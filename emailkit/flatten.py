@@ -228,7 +228,7 @@ class _Flattener:
     def _child_prelude(child: _Parsed) -> Iterator[Tag]:
         """A child's top level outputs nothing; keep only its silent statements."""
         for part in child.top:
-            if isinstance(part, str) or isinstance(part, _Block):
+            if isinstance(part, (str, _Block)):
                 if isinstance(part, str) and part.strip():
                     raise Unflattenable(f"{child.name}: text outside blocks in a child template")
                 continue

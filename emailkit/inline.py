@@ -37,11 +37,12 @@ _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _JINJA_OPENER = re.compile(r"\{[{%#]")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_DECLARATIONS = re.compile(r"\{[^{}]*\}")
-_STRUCTURAL = re.compile(r"[+~]|:(?:first|last|nth|only)-|:empty|:not\(|:has\(")
+_STRUCTURAL = re.compile(r"[+~]|:(?:first|last|nth|only)-[\w-]+|:empty|:not\(|:has\(")
 _ATTRIBUTE_SELECTOR = re.compile(r"\[\s*([\w-]+)")
 _MARKUP_SOURCES = re.compile(r"\|\s*safe\b|\bcaller\s*\(|\bself\.|\bsuper\s*\(|\bMarkup\s*\(")
 _UNSAFE_STATEMENTS = {"macro", "call", "filter", "autoescape", "import", "from", "include"}
 _SELECTOR_ATTRIBUTES = {"class", "id", "style"}
+_TOKEN = re.compile(r"ekjinjaz*(\d+)x")
 
 
 def inline_css(html: str) -> str:
@@ -174,7 +175,7 @@ class _Protector:
         source = "".join(part if isinstance(part, str) else part.text for part in parts)
         prefix = "ekjinja"
         while prefix in source:
-            prefix += "z"
+            prefix += "z"  # _TOKEN matches any number of z's
         self._token = re.compile(rf"<!--({prefix}\d+x)-->|({prefix}\d+x)")
         self.tags: list[Tag] = []
         self._as_comment: list[bool] = []
@@ -244,21 +245,23 @@ def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
         for style in document.iter("style")
     )
     watched = _SELECTOR_ATTRIBUTES | set(_ATTRIBUTE_SELECTOR.findall(selectors))
-    tokens = re.compile(r"ekjinja\w*?\d+x")
     for element in document.iter():
         if not isinstance(element.tag, str):
             continue
         for name, value in element.attrib.items():
-            if name.lower() in watched and tokens.search(value):
+            token = _TOKEN.search(value)
+            if name.lower() in watched and token:
+                tag = tags[int(token.group(1))]
                 raise Unflattenable(
-                    f"a Jinja value in the {name}= attribute of <{element.tag}> decides which "
-                    "CSS rules apply"
+                    f"{tag.where}: {tag.text} in the {name}= attribute of <{element.tag}> "
+                    "decides which CSS rules apply"
                 )
-    control_flow = any(tag.keyword in ("for", "if") for tag in tags)
-    if control_flow and _STRUCTURAL.search(selectors):
-        found = _STRUCTURAL.search(selectors).group()
+    structural = _STRUCTURAL.search(selectors)
+    control_flow = next((tag for tag in tags if tag.keyword in ("for", "if")), None)
+    if structural and control_flow:
         raise Unflattenable(
-            f"a selector uses {found!r}, whose matches change with loops and conditions"
+            f"{control_flow.where}: the CSS selector part {structural.group()!r} matches "
+            f"differently depending on how {control_flow.text} turns out"
         )
 
 

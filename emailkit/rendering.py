@@ -106,14 +106,6 @@ def _holds(field_value: object, value: object) -> bool:
 def _template_error(
     email: Email, compiled: CompiledEmail, part: str, context: dict[str, Any], error: Exception
 ) -> TemplateError:
-    if isinstance(error, TemplateError):
-        return TemplateError(
-            error.message,
-            email=compiled.name,
-            filename=error.filename,
-            lineno=error.lineno,
-            hint=error.hint,
-        )
     if part == HTML and not compiled.inlines_per_render and compiled.html_source is not None:
         # The inlined template's lines are not the file's: replay on the source to find them.
         error = _replay(compiled.html_source, context) or error

@@ -85,7 +85,7 @@ def _unchanged(path: Path) -> Callable[[], bool]:
 
 
 class Templates:
-    """Jinja environment and compile cache for one emails root (one per root, see :func:`for_root`)."""
+    """Jinja environment and compile cache of one emails root; shared through :func:`for_root`."""
 
     def __init__(self, root: Path, *, auto_reload: bool = False) -> None:
         self.root = root
@@ -121,9 +121,24 @@ class Templates:
         with self._lock:
             compiled = self._compiled.get(name)
             if compiled is None or (self._auto_reload and not compiled.is_uptodate()):
-                compiled = self._compile(name)
+                compiled = self._compile_traced(name)
                 self._compiled[name] = compiled
         return compiled
+
+    def _compile_traced(self, name: str) -> CompiledEmail:
+        """:meth:`_compile`, with every failure a :class:`TemplateError` naming the email."""
+        try:
+            return self._compile(name)
+        except TemplateSyntaxError as error:
+            raise TemplateError(
+                f"syntax error: {error.message}",
+                email=name,
+                filename=error.name,
+                lineno=error.lineno,
+                hint="Fix the template syntax at that line.",
+            ) from error
+        except TemplateError as error:
+            raise error.in_email(name) from error.__cause__
 
     def _compile(self, name: str) -> CompiledEmail:
         folder = self.root / name
