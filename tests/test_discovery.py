@@ -68,9 +68,7 @@ def test_missing_root_is_an_error(tmp_path):
         discover(tmp_path / "nope")
 
 
-def test_default_root_is_emails_in_the_working_directory_or_the_variable(
-    tmp_path, monkeypatch
-):
+def test_default_root_is_emails_in_the_working_directory_or_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("EMAILKIT_ROOT", raising=False)
     monkeypatch.chdir(tmp_path)
     assert default_root() == tmp_path / "emails"

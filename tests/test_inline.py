@@ -73,7 +73,9 @@ def test_compiled_render_equals_render_then_premailer(cls, sample):
 
 
 def test_compiled_render_runs_no_premailer(emails_root, monkeypatch):
-    folder = emails_root.email("styled", subject_txt="Hi", body_html=PAGE.replace("{body}", "<p>x</p>"))
+    folder = emails_root.email(
+        "styled", subject_txt="Hi", body_html=PAGE.replace("{body}", "<p>x</p>")
+    )
     cls = email_class(folder)
     cls(name="a").render()  # compiles
     calls = count_premailer_calls(monkeypatch)
@@ -159,7 +161,7 @@ def test_missing_stylesheet_is_an_error(emails_root):
         subject_txt="Hi",
         body_html='<html><head><link rel="stylesheet" href="nope.css"></head></html>',
     )
-    with pytest.raises(TemplateError, match="stylesheet 'nope.css' not found"):
+    with pytest.raises(TemplateError, match=r"stylesheet 'nope\.css' not found"):
         email_class(folder)(name="a").render()
 
 
@@ -207,7 +209,8 @@ def test_super_and_nested_blocks_flatten(emails_root):
     emails_root.write(
         "_layouts/base.html",
         PAGE.replace(
-            "{body}", "{% block content %}<p>base {% block inner %}i{% endblock %}</p>{% endblock %}"
+            "{body}",
+            "{% block content %}<p>base {% block inner %}i{% endblock %}</p>{% endblock %}",
         ),
     )
     emails_root.write(
@@ -259,7 +262,7 @@ def test_fallback_output_is_inlined(emails_root):
     folder = emails_root.email(
         "styled",
         subject_txt="Hi",
-        body_html='<html><head><style>.big{color:red}</style></head><body>'
+        body_html="<html><head><style>.big{color:red}</style></head><body>"
         '<p class="{{ name }}">x</p></body></html>',
     )
     assert '<p class="big" style="color:red">x</p>' in email_class(folder)(name="big").render().html

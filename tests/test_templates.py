@@ -127,7 +127,7 @@ def test_missing_subject_says_which_file_to_create(emails_root):
 
 def test_email_without_any_body_is_an_error(emails_root):
     folder = emails_root.email("note", subject_txt="Hi")
-    with pytest.raises(TemplateError, match="neither body.html nor body.txt"):
+    with pytest.raises(TemplateError, match=r"neither body\.html nor body\.txt"):
         email_class(folder)(name="Ada").render()
 
 
@@ -196,8 +196,6 @@ def test_one_templates_object_per_root(emails_root):
 
 def test_template_names_cannot_leave_the_root(emails_root):
     emails_root.write("../secret.html", "secret")
-    folder = emails_root.email(
-        "note", subject_txt="Hi", body_html='{% include "../secret.html" %}'
-    )
+    folder = emails_root.email("note", subject_txt="Hi", body_html='{% include "../secret.html" %}')
     with pytest.raises(TemplateError, match="not found"):
         email_class(folder)(name="a").render()

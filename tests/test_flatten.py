@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+from jinja2 import TemplateNotFound
+
+from emailkit import TemplateError
+from emailkit.flatten import Tag, Unflattenable, flatten, scan
+
+
+def source_of(templates: dict[str, str]):
+    def get_source(name: str) -> str:
+        if name not in templates:
+            raise TemplateNotFound(name)
+        return templates[name]
+
+    return get_source
+
+
+def text_of(flattened) -> str:
+    return "".join(p if isinstance(p, str) else p.text for p in flattened.parts)
+
+
+def test_scan_keeps_strings_with_closing_delimiters_inside_tags():
+    parts = scan('<p>{{ "}}" ~ x }}</p>{% set y = "%}" %}{# c #}', "t.html")
+    assert parts[0] == "<p>"
+    assert parts[1] == Tag("var", '{{ "}}" ~ x }}', 1, "t.html")
+    assert parts[2] == "</p>"
+    assert parts[3].keyword == "set"
+    assert parts[4].kind == "comment"
+
+
+def test_scan_tracks_line_numbers_and_raw_blocks():
+    parts = scan("a\nb {% raw %}{{ not }}\n{% endraw %}\n{{ x }}")
+    raw = next(p for p in parts if isinstance(p, Tag) and p.kind == "raw")
+    assert raw.lineno == 2 and raw.raw_content == "{{ not }}\n"
+    assert parts[-1] == Tag("var", "{{ x }}", 4)
+
+
+def test_child_blocks_replace_parent_blocks_three_levels_deep():
+    flattened = flatten(
+        "c.html",
+        source_of(
+            {
+                "base.html": "<a>{% block x %}base{% endblock %}{% block y %}Y{% endblock %}</a>",
+                "mid.html": '{% extends "base.html" %}{% block x %}mid+{{ super() }}{% endblock %}',
+                "c.html": '{% extends "mid.html" %}{% block x %}c+{{ super() }}{% endblock %}',
+            }
+        ),
+    )
+    assert text_of(flattened) == (
+        "<a>{% block x %}c+mid+base{% endblock %}{% block y %}Y{% endblock %}</a>"
+    )
+    assert flattened.names == ("c.html", "mid.html", "base.html")
+
+
+def test_child_set_statements_run_first():
+    flattened = flatten(
+        "c.html",
+        source_of({"b.html": "{{ v }}", "c.html": '{% extends "b.html" %}{% set v = 1 %}'}),
+    )
+    assert [t.text for t in flattened.prelude] == ["{% set v = 1 %}"]
+
+
+def test_literal_include_is_expanded_in_its_own_scope():
+    flattened = flatten(
+        "a.html", source_of({"a.html": '<p>{% include "p.html" %}</p>', "p.html": "<b>{{ x }}</b>"})
+    )
+    assert text_of(flattened) == "<p>{% with %}<b>{{ x }}</b>{% endwith %}</p>"
+
+
+@pytest.mark.parametrize(
+    "templates",
+    [
+        {"a.html": "{% extends name %}"},
+        {"a.html": '{% extends "b.html" %}', "b.html": '{% extends "a.html" %}'},
+        {"a.html": "{% block x %}{{ super() }}{% endblock %}"},
+        {"a.html": '{% extends "b.html" %}{% if x %}{% endif %}', "b.html": ""},
+        {"a.html": "{% block x %}open"},
+    ],
+    ids=["computed-extends", "cycle", "super-without-parent", "statement-outside-block", "open"],
+)
+def test_what_cannot_be_flattened_says_so(templates):
+    with pytest.raises(Unflattenable):
+        flatten("a.html", source_of(templates))
+
+
+def test_missing_parent_names_the_child_and_line():
+    with pytest.raises(TemplateError) as caught:
+        flatten("a.html", source_of({"a.html": '\n\n{% extends "gone.html" %}'}))
+    assert (caught.value.filename, caught.value.lineno) == ("a.html", 3)
