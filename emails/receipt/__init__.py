@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from emailkit import Email
 
@@ -36,20 +37,20 @@ class Receipt(Email):
     discount_percent: Decimal = Decimal("0")
     order_url: str = "https://acme.example.com/orders"
 
-    @property
+    @cached_property
     def subtotal(self) -> Decimal:
         return sum((item.amount for item in self.items), Decimal("0"))
 
-    @property
+    @cached_property
     def discount(self) -> Decimal:
         return (self.subtotal * self.discount_percent / 100).quantize(_CENT, ROUND_HALF_UP)
 
-    @property
+    @cached_property
     def tax(self) -> Decimal:
         taxable = self.subtotal - self.discount + self.shipping
         return (taxable * self.tax_rate / 100).quantize(_CENT, ROUND_HALF_UP)
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
         return self.subtotal - self.discount + self.shipping + self.tax
 
