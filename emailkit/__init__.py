@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from .context import Email
 from .discovery import default_root, discover
-from .errors import ContextError, EmailError, HeaderError, TemplateError
-from .mime import Message
+from .errors import (
+    AddressError,
+    ConfigError,
+    ContextError,
+    EmailError,
+    HeaderError,
+    SendError,
+    TemplateError,
+)
+from .extension import EmailKit
+from .mime import Message, attachment, inline_image
 from .rendering import Rendered
+from .sending import FailedMessage, SendReport
 
 __all__ = [
+    "AddressError",
+    "ConfigError",
     "ContextError",
     "Email",
     "EmailError",
+    "EmailKit",
+    "FailedMessage",
     "HeaderError",
     "Message",
     "Rendered",
+    "SendError",
+    "SendReport",
     "TemplateError",
+    "attachment",
     "default_root",
     "discover",
+    "inline_image",
 ]

@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -149,7 +150,7 @@ class Email:
         bcc: Recipient | Iterable[Recipient] | None = None,
         reply_to: Recipient | None = None,
         sender: Recipient | None = None,
-        attachments: Iterable[flask_mail.Attachment] | None = None,
+        attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Message:
         """Render and build a Flask-Mail message (see :meth:`Rendered.message`)."""
@@ -161,6 +162,68 @@ class Email:
             sender=sender,
             attachments=attachments,
             headers=headers,
+        )
+
+    def send(
+        self,
+        to: Recipient | Iterable[Recipient],
+        *,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
+        reply_to: Recipient | None = None,
+        sender: Recipient | None = None,
+        attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Render and send now through the app's EmailKit; returns the Message-ID.
+
+        Transient failures are retried; a message that still fails raises
+        :class:`~emailkit.SendError` and is kept in the failed-mail folder.
+        """
+        from .extension import kit
+
+        kit.state()
+        return kit.deliver(
+            self.message(
+                to,
+                cc=cc,
+                bcc=bcc,
+                reply_to=reply_to,
+                sender=sender,
+                attachments=attachments,
+                headers=headers,
+            )
+        )
+
+    def send_async(
+        self,
+        to: Recipient | Iterable[Recipient],
+        *,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
+        reply_to: Recipient | None = None,
+        sender: Recipient | None = None,
+        attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Future[str]:
+        """Render now, send on the app's thread pool; the future gives the Message-ID.
+
+        Rendering and address errors raise here; sending errors are logged and set on the
+        future. Queued mail is still sent when the process exits normally.
+        """
+        from .extension import kit
+
+        kit.state()
+        return kit.deliver_async(
+            self.message(
+                to,
+                cc=cc,
+                bcc=bcc,
+                reply_to=reply_to,
+                sender=sender,
+                attachments=attachments,
+                headers=headers,
+            )
         )
 
     def __repr__(self) -> str:

@@ -59,3 +59,40 @@ class TemplateError(EmailError):
 
 class HeaderError(EmailError, ValueError):
     """A header value (subject, address, extra header) holds a CR or LF; nothing was sent."""
+
+
+class AddressError(EmailError, ValueError):
+    """An address (recipient, sender, reply-to) is malformed; nothing was sent."""
+
+
+class ConfigError(EmailError):
+    """emailkit or Flask-Mail is not set up well enough to send; the message says what to set."""
+
+
+class SendError(EmailError):
+    """A message could not be delivered; it was kept in the failed-mail folder.
+
+    ``smtp_code`` and ``smtp_reply`` are the server's last answer when there was one,
+    ``saved_to`` the ``.eml`` file to resend later.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        email: str,
+        recipients: list[str],
+        message_id: str,
+        attempts: int,
+        smtp_code: int | None = None,
+        smtp_reply: str | None = None,
+        saved_to: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.email = email
+        self.recipients = recipients
+        self.message_id = message_id
+        self.attempts = attempts
+        self.smtp_code = smtp_code
+        self.smtp_reply = smtp_reply
+        self.saved_to = saved_to

@@ -12,9 +12,17 @@ from typing import TYPE_CHECKING, Any
 import flask_mail
 from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
-from .errors import EmailError, HeaderError, TemplateError
+from .errors import ContextError, EmailError, HeaderError, TemplateError
 from .inline import inject_css, inline_css
-from .mime import Message, Recipient, recipients_list
+from .mime import (
+    Message,
+    Recipient,
+    as_attachment,
+    check_header,
+    cid_references,
+    content_id,
+    recipients_list,
+)
 from .templates import HTML, SUBJECT, TEXT, CompiledEmail, LineBreakInHeader
 from .text import html_to_text
 
@@ -24,12 +32,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Rendered:
-    """One rendered email. ``text`` comes from ``body.txt``, or from the HTML when there is none."""
+    """One rendered email. ``text`` comes from ``body.txt``, or from the HTML when there is none.
+
+    ``unsubscribe_url`` (from the email's ``unsubscribe_url`` attribute, when it has one) adds
+    the List-Unsubscribe headers to its messages.
+    """
 
     email: str
     subject: str
     html: str | None
     text_part: str | None = field(default=None, repr=False)
+    unsubscribe_url: str | None = None
 
     @cached_property
     def text(self) -> str:
@@ -45,10 +58,27 @@ class Rendered:
         bcc: Recipient | Iterable[Recipient] | None = None,
         reply_to: Recipient | None = None,
         sender: Recipient | None = None,
-        attachments: Iterable[flask_mail.Attachment] | None = None,
+        attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        message_id: str | None = None,
     ) -> Message:
-        """A multipart/alternative :class:`~emailkit.mime.Message` (text, then HTML; UTF-8)."""
+        """A :class:`~emailkit.mime.Message`: text then HTML (UTF-8), attachments and
+        inline images (see :func:`~emailkit.attachment`, :func:`~emailkit.inline_image`).
+        """
+        files = [as_attachment(item) for item in attachments or ()]
+        if self.html is not None:
+            missing = cid_references(self.html) - {content_id(item) for item in files}
+            if missing:
+                raise ContextError(
+                    f"{self.email}: the HTML shows cid:{sorted(missing)[0]} but no inline image "
+                    f"has that id; pass attachments=[inline_image({sorted(missing)[0]!r}, path)]."
+                )
+        extra = dict(headers or {})
+        if self.unsubscribe_url:
+            check_header("unsubscribe_url", self.unsubscribe_url)
+            extra.setdefault("List-Unsubscribe", f"<{self.unsubscribe_url}>")
+            if self.unsubscribe_url.startswith("https:"):
+                extra.setdefault("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         return Message(
             subject=self.subject,
             recipients=recipients_list(to),
@@ -58,8 +88,10 @@ class Rendered:
             cc=recipients_list(cc),
             bcc=recipients_list(bcc),
             reply_to=reply_to,
-            attachments=list(attachments or []),
-            extra_headers=headers,
+            attachments=files,
+            extra_headers=extra,
+            message_id=message_id,
+            email_name=self.email,
         )
 
 
@@ -85,7 +117,14 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         raise
     except Exception as error:
         raise _template_error(email, compiled, part, context, error) from error
-    return Rendered(email=compiled.name, subject=subject, html=html, text_part=text)
+    unsubscribe_url = getattr(email, "unsubscribe_url", None)
+    return Rendered(
+        email=compiled.name,
+        subject=subject,
+        html=html,
+        text_part=text,
+        unsubscribe_url=str(unsubscribe_url) if unsubscribe_url else None,
+    )
 
 
 def _line_break_error(email: Email, value: object) -> HeaderError:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import textwrap
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_ROOT = REPO / "emails"
@@ -49,21 +49,77 @@ def emails_root(tmp_path: Path) -> EmailsRoot:
 
 @dataclass
 class SmtpSink:
-    """What the test SMTP server received."""
+    """A real SMTP server's record of what it received, and faults it will inject.
+
+    ``fail(stage, fault, times)`` queues faults: stage ``connect`` (fault ``drop``),
+    ``ehlo`` (an SMTP code), ``rcpt`` (a code), ``data`` (a code, ``drop`` or ``stall``).
+    """
 
     host: str
     port: int
     envelopes: list[Envelope] = field(default_factory=list)
-    received: threading.Event = field(default_factory=threading.Event)
+    connections: int = 0
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    faults: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[ParsedMessage]:
         return [message_from_bytes(envelope.original_content) for envelope in self.envelopes]
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        self.received.set()
+    def fail(self, stage: str, fault: str, times: int = 1) -> None:
+        self.faults.setdefault(stage, []).extend([fault] * times)
+
+    def next_fault(self, stage: str) -> str | None:
+        queue = self.faults.get(stage)
+        return queue.pop(0) if queue else None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        fault = self.next_fault("ehlo")
+        if fault:  # like a real server: say why, then hang up
+            await server.push(f"{fault} 4.3.2 Service not available, closing")
+            server.transport.close()
+            return []
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        fault = self.next_fault("rcpt")
+        if fault:
+            return f"{fault} {'4.2.2 Mailbox busy' if fault < '500' else '5.1.1 No such user'}"
+        envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        fault = self.next_fault("data")
+        if fault == "drop":
+            server.transport.close()
+            return "421 dropped"
+        if fault == "stall":
+            await asyncio.sleep(3600)  # cancelled when the server stops
+        if fault:
+            return f"{fault} {'4.3.0 Try again later' if fault < '500' else '5.7.1 Rejected'}"
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        login = (auth_data.login.decode(), auth_data.password.decode())
+        self.logins.append(login)
+        return AuthResult(success=login == ("mailer", "s3cret-Pa55"), handled=False)
+
+
+class _FaultySMTP(SMTP):
+    def connection_made(self, transport) -> None:
+        sink: SmtpSink = self.event_handler
+        sink.connections += 1
+        if sink.next_fault("connect") == "drop":
+            transport.close()
+            return
+        super().connection_made(transport)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _FaultySMTP(self.handler, **self.SMTP_kwargs)
 
 
 def _free_port() -> int:
@@ -73,11 +129,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (connections are refused)."""
+    return _free_port()
+
+
+@pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
-    """A real aiosmtpd server on 127.0.0.1; like strict servers it refuses lines over 998 octets."""
+    """A real aiosmtpd server on 127.0.0.1; like strict servers it refuses lines over 998 octets.
+
+    It offers AUTH without TLS (loopback only) and accepts mailer / s3cret-Pa55.
+    """
     sink = SmtpSink(host="127.0.0.1", port=_free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port, ready_timeout=10)
+    controller = _Controller(
+        sink,
+        hostname=sink.host,
+        port=sink.port,
+        ready_timeout=10,
+        authenticator=sink.authenticate,
+        auth_require_tls=False,
+    )
     controller.start()
+    sink.connections = 0  # the controller's own readiness probe
     try:
         yield sink
     finally:

@@ -1,0 +1,222 @@
+"""The Flask extension: ``EmailKit(app)`` sets up Flask-Mail and emailkit's sending for an app.
+
+Configuration is Flask's, with these keys (defaults in brackets):
+
+- ``MAIL_*``: Flask-Mail's keys. Each one the config does not set is read from the
+  environment variable of the same name (``MAIL_USERNAME``, ``MAIL_PASSWORD``, ...).
+- ``EMAILKIT_ROOT`` [``emails/``]: the emails root, for the CLI and the preview server.
+- ``EMAILKIT_OUTBOX`` [``<instance>/emailkit/outbox``]: where mail goes when no ``MAIL_SERVER``
+  is configured and the app runs in debug or testing mode; nothing leaves the machine.
+- ``EMAILKIT_FAILED_DIR`` [``<instance>/emailkit/failed``]: messages that could not be sent.
+- ``EMAILKIT_SEND_ATTEMPTS`` [4], ``EMAILKIT_RETRY_DELAY`` [1.0 s],
+  ``EMAILKIT_RETRY_MAX_DELAY`` [30 s]: retries of transient failures, with exponential backoff
+  and jitter.
+- ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
+- ``EMAILKIT_ASYNC_WORKERS`` [4], ``EMAILKIT_ASYNC_MAX_PENDING`` [1000]: the ``send_async``
+  thread pool and how many messages may wait for it before ``send_async`` blocks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import flask_mail
+from flask import Flask, current_app, has_app_context
+
+from .errors import ConfigError
+from .mailfolder import MailFolder
+from .mime import Message
+from .sending import Deliverer, RetryPolicy, SendReport, logger
+
+if TYPE_CHECKING:
+    from .context import Email
+
+_MAIL_SETTINGS: dict[str, Callable[[str], Any]] = {
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": lambda value: value.lower() in ("1", "true", "yes", "on"),
+    "MAIL_USE_SSL": lambda value: value.lower() in ("1", "true", "yes", "on"),
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_MAX_EMAILS": int,
+    "MAIL_SUPPRESS_SEND": lambda value: value.lower() in ("1", "true", "yes", "on"),
+    "MAIL_ASCII_ATTACHMENTS": lambda value: value.lower() in ("1", "true", "yes", "on"),
+}
+
+
+class _AsyncSender:
+    """A bounded thread pool that sends inside an app context and drains at exit."""
+
+    def __init__(self, app: Flask, workers: int, max_pending: int) -> None:
+        self._app = app
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="emailkit-send")
+        self._slots = threading.BoundedSemaphore(max_pending)
+        atexit.register(self.shutdown)
+
+    def submit(self, deliver: Callable[[], str]) -> Future[str]:
+        self._slots.acquire()  # back-pressure instead of an unbounded queue
+        future = self._executor.submit(self._run, deliver)
+        future.add_done_callback(lambda _: self._slots.release())
+        return future
+
+    def _run(self, deliver: Callable[[], str]) -> str:
+        with self._app.app_context():
+            return deliver()
+
+    def shutdown(self) -> None:
+        """Send everything queued, then stop the workers."""
+        self._executor.shutdown(wait=True)
+
+
+class _State:
+    """What EmailKit keeps per app, in ``app.extensions["emailkit"]``."""
+
+    def __init__(self, app: Flask, deliverer: Deliverer, root: Path) -> None:
+        self.app = app
+        self.deliverer = deliverer
+        self.root = root
+        self._async: _AsyncSender | None = None
+        self._lock = threading.Lock()
+
+    def async_sender(self) -> _AsyncSender:
+        with self._lock:
+            if self._async is None:
+                config = self.app.config
+                self._async = _AsyncSender(
+                    self.app,
+                    int(config.get("EMAILKIT_ASYNC_WORKERS", 4)),
+                    int(config.get("EMAILKIT_ASYNC_MAX_PENDING", 1000)),
+                )
+        return self._async
+
+
+class EmailKit:
+    """Flask extension: ``EmailKit(app)`` or ``kit.init_app(app)``.
+
+    Sets up Flask-Mail (unless the app already has it), the failed-mail folder, the local
+    outbox for development, and the ``flask emailkit`` commands.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        config = app.config
+        for key, convert in _MAIL_SETTINGS.items():
+            if key not in config and key in os.environ:
+                config[key] = convert(os.environ[key])
+        if "mail" not in app.extensions:
+            flask_mail.Mail(app)
+        instance = Path(app.instance_path) / "emailkit"
+        outbox = None
+        if not config.get("MAIL_SERVER"):
+            if not (app.debug or app.testing):
+                raise ConfigError(
+                    "No MAIL_SERVER is configured, so mail cannot be sent. Set MAIL_SERVER (and "
+                    "MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD) in the app config or environment; "
+                    "in debug or testing mode mail goes to a local outbox folder instead."
+                )
+            outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
+        deliverer = Deliverer(
+            app.extensions["mail"],
+            outbox=outbox,
+            failed=MailFolder(Path(config.get("EMAILKIT_FAILED_DIR") or instance / "failed")),
+            policy=RetryPolicy(
+                attempts=int(config.get("EMAILKIT_SEND_ATTEMPTS", 4)),
+                delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
+                max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
+            ),
+            timeout=float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0)),
+        )
+        root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
+        app.extensions["emailkit"] = _State(app, deliverer, root.resolve())
+        from .cli import emailkit_commands
+
+        if "emailkit" not in app.cli.commands:
+            app.cli.add_command(emailkit_commands)
+
+    @staticmethod
+    def state() -> _State:
+        """The current app's emailkit state; a clear error when EmailKit was not set up."""
+        if not has_app_context():
+            raise ConfigError(
+                "Sending needs a Flask application context: call it inside a request, a CLI "
+                "command, or `with app.app_context():`."
+            )
+        state = current_app.extensions.get("emailkit")
+        if state is None:
+            raise ConfigError(
+                f"EmailKit is not set up on the app {current_app.name!r}: "
+                "call EmailKit(app) or kit.init_app(app)."
+            )
+        return state
+
+    @property
+    def outbox(self) -> MailFolder | None:
+        """The current app's outbox, when mail goes there instead of an SMTP server."""
+        return self.state().deliverer.outbox
+
+    @property
+    def failed(self) -> MailFolder:
+        """The current app's folder of messages that could not be sent."""
+        return self.state().deliverer.failed
+
+    def deliver(self, message: Message) -> str:
+        """Send a built message now (with retries); returns its Message-ID."""
+        return self.state().deliverer.deliver(message)
+
+    def deliver_async(self, message: Message) -> Future[str]:
+        """Queue a built message on the app's thread pool."""
+        state = self.state()
+
+        def deliver() -> str:
+            try:
+                return state.deliverer.deliver(message)
+            except Exception as error:
+                logger.error(
+                    "%s to %s was not sent: %s",
+                    message.email_name,
+                    ", ".join(message.envelope_recipients),
+                    error,
+                )
+                raise
+
+        return state.async_sender().submit(deliver)
+
+    def send_many(
+        self,
+        items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]],
+        *,
+        progress: bool | None = None,
+    ) -> SendReport:
+        """Send ``(email, to)`` or ``(email, to, options)`` pairs from any iterable.
+
+        Streams (constant memory), reuses one SMTP connection for up to ``MAIL_MAX_EMAILS``
+        messages, reconnects when the server drops it, and reports what was sent, retried and
+        failed. ``progress`` shows a bar on stderr; by default when run from a terminal CLI.
+        """
+        deliverer = self.state().deliverer
+        if progress is None:
+            progress = click.get_current_context(silent=True) is not None and sys.stderr.isatty()
+        if not progress:
+            return deliverer.deliver_many(items)
+        with click.progressbar(items, label="Sending", file=sys.stderr) as bar:
+            return deliverer.deliver_many(bar)
+
+    def resend_failed(self) -> SendReport:
+        """Send the messages in the failed-mail folder again."""
+        return self.state().deliverer.resend_failed()
+
+
+kit = EmailKit()
+"""The module-level extension object that ``Email.send`` uses: state lives on each app."""

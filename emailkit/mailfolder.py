@@ -1,0 +1,95 @@
+"""Folders of ``.eml`` files: the failed-mail folder and the local outbox.
+
+Each message is one ``.eml`` (exactly the bytes that would go to the SMTP server, so any mail
+client opens it) and a ``.json`` beside it with what the file cannot say: the envelope
+recipients (Bcc never appears in the message), the email's name, and why it is there.
+Both are written to a temporary name and renamed, so a crash never leaves half a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from .mime import Message
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message in a :class:`MailFolder`."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def sidecar(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.meta.get("recipients", []))
+
+    @property
+    def sender(self) -> str:
+        return str(self.meta.get("sender", ""))
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class MailFolder:
+    """A folder of messages, oldest first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, message: Message, *, email: str, **meta: Any) -> StoredMessage:
+        """Write ``message`` with its envelope and ``meta``; returns where it went."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha1(message.msgId.encode()).hexdigest()[:12]
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time() % 1:.6f}"[1:]
+        path = self.path / f"{stamp}-{email}-{digest}.eml"
+        sender = message.sender
+        details = {
+            "email": email,
+            "message_id": message.msgId,
+            "sender": parseaddr(sender)[1] if isinstance(sender, str) else sender[1],
+            "recipients": message.envelope_recipients,
+            "subject": message.subject,
+            "saved_at": time.time(),
+            **meta,
+        }
+        _write_atomically(path.with_suffix(".json"), json.dumps(details, indent=2).encode())
+        _write_atomically(path, message.as_bytes())
+        return StoredMessage(path, details)
+
+    def __iter__(self) -> Iterator[StoredMessage]:
+        if not self.path.is_dir():
+            return
+        for path in sorted(self.path.glob("*.eml")):
+            sidecar = path.with_suffix(".json")
+            meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+            yield StoredMessage(path, meta)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def remove(self, stored: StoredMessage) -> None:
+        stored.sidecar.unlink(missing_ok=True)
+        stored.path.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
