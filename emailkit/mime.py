@@ -2,36 +2,36 @@
 
 Flask-Mail registers UTF-8 as 8-bit with no transfer encoding, so a long HTML line reaches
 the server unwrapped and strict servers refuse lines over 998 octets. :class:`Message`
-builds its MIME itself: text and HTML in quoted-printable (encoded by ``binascii``, in C),
-attachments in base64, headers folded, CRLF line ends, and the structure
+writes its MIME with :mod:`emailkit.wire`: text and HTML in quoted-printable, attachments in
+base64, headers folded, CRLF line ends, and the structure
 multipart/mixed > multipart/related > multipart/alternative as the parts require.
 """
 
 from __future__ import annotations
 
-import binascii
+import functools
 import mimetypes
 import os
 import re
+import socket
 import time
 from collections.abc import Iterable, Mapping
-from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
+from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 import flask_mail
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 
+from . import wire
 from .errors import AddressError, HeaderError
 
 Recipient = str | tuple[str, str]
 AttachmentSource = str | os.PathLike[str] | bytes
 
-# Passed to Flask-Mail's constructor so it does not look up a default sender outside an app.
-_NO_SENDER = "\0"
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 
 
@@ -49,12 +49,19 @@ def check_address(field: str, value: Recipient) -> None:
     """Refuse a malformed address, naming the field; display names are allowed."""
     check_header(field, value)
     address = value[1] if isinstance(value, tuple) else parseaddr(value)[1]
+    problem = _address_problem(address)
+    if problem:
+        raise AddressError(f"{field} address {value!r} is not valid: {problem} Fix the address.")
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_problem(address: str) -> str | None:
+    """Why ``address`` is not valid, or None; cached, since senders repeat on every message."""
     try:
         validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise AddressError(
-            f"{field} address {value!r} is not valid: {error} Fix the address."
-        ) from None
+        return str(error)
+    return None
 
 
 def recipients_list(value: Recipient | Iterable[Recipient] | None) -> list[Recipient]:
@@ -107,6 +114,8 @@ def content_id(item: flask_mail.Attachment) -> str | None:
 
 
 def cid_references(html: str) -> set[str]:
+    if "cid:" not in html.lower():  # a plain search is much faster than the pattern
+        return set()
     return set(_CID_REFERENCE.findall(html))
 
 
@@ -120,6 +129,18 @@ def _read(source: AttachmentSource, filename: str | None) -> tuple[bytes, str | 
 def _guess_type(filename: str | None) -> str:
     guessed, _ = mimetypes.guess_type(filename or "")
     return guessed or "application/octet-stream"
+
+
+def _message_id_domain(sender: Recipient | None) -> str:
+    """The sender's domain (so Message-IDs align with From), else this host's name."""
+    address = (sender[1] if isinstance(sender, tuple) else parseaddr(sender)[1]) if sender else ""
+    domain = address.rpartition("@")[2]
+    return domain.encode("idna").decode("ascii") if domain else _host_name()
+
+
+@functools.cache
+def _host_name() -> str:
+    return socket.getfqdn()
 
 
 def _default_sender() -> Recipient | None:
@@ -153,26 +174,27 @@ class Message(flask_mail.Message):
         message_id: str | None = None,
         email_name: str = "",
     ) -> None:
-        resolved_sender = sender or _default_sender()
-        super().__init__(
-            subject=subject,
-            recipients=list(recipients or []),
-            body=body,
-            html=html,
-            sender=resolved_sender or _NO_SENDER,
-            cc=list(cc or []),
-            bcc=list(bcc or []),
-            attachments=attachments,
-            reply_to=reply_to,
-            date=date,
-            extra_headers=dict(extra_headers or {}),
-        )
-        if resolved_sender is None:
-            self.sender = None  # type: ignore[assignment]
-        if message_id is not None:
-            self.msgId = message_id
+        # Flask-Mail's constructor is not called: it looks up the app for a default sender
+        # and makes a Message-ID with socket.getfqdn(), a DNS lookup, for every message.
+        # These are the attributes it sets, which Flask-Mail's connection reads.
+        self.subject = subject
+        self.recipients = list(recipients or [])
+        self.sender = sender or _default_sender()  # type: ignore[assignment]
+        self.reply_to = reply_to
+        self.cc = list(cc or [])
+        self.bcc = list(bcc or [])
+        self.body = body
+        self.alts: dict[str, str] = {}
+        self.html = html
+        self.date = date
+        self.charset = None
+        self.extra_headers = dict(extra_headers or {})
+        self.mail_options: list[str] = []
+        self.rcpt_options: list[str] = []
+        self.attachments = list(attachments or [])
         self.email_name = email_name
         self._check_headers()
+        self.msgId = message_id or make_msgid(domain=_message_id_domain(self.sender))
 
     def _check_headers(self) -> None:
         check_header("subject", self.subject)
@@ -194,81 +216,65 @@ class Message(flask_mail.Message):
         found = (a[1] if isinstance(a, tuple) else parseaddr(a)[1] for a in addresses)
         return list(dict.fromkeys(found))
 
-    def _message(self) -> EmailMessage:  # type: ignore[override]
-        message = EmailMessage(policy=SMTP)
+    def freeze(self) -> None:
+        """Fix the Date and encode now; sending (and every retry) reuses these bytes."""
+        if self.date is None:
+            self.date = time.time()
+        self._encoded = self._encode()
+
+    def as_bytes(self) -> bytes:
+        """The message as sent over SMTP (7-bit, CRLF); Bcc is never written."""
+        encoded = getattr(self, "_encoded", None)
+        return encoded if encoded is not None else self._encode()
+
+    def _encode(self) -> bytes:
+        headers = []
         if self.subject:
-            message["Subject"] = self.subject
+            headers.append(("Subject", wire.unstructured("Subject", self.subject)))
         if self.sender:
-            message["From"] = _address(self.sender)
+            headers.append(("From", wire.addresses([_pair(self.sender)])))
         if self.recipients:
-            message["To"] = [_address(r) for r in dict.fromkeys(self.recipients)]
+            to = [_pair(r) for r in dict.fromkeys(self.recipients)]
+            headers.append(("To", wire.addresses(to)))
         if self.cc:
-            message["Cc"] = [_address(r) for r in dict.fromkeys(self.cc)]
+            headers.append(("Cc", wire.addresses([_pair(r) for r in dict.fromkeys(self.cc)])))
         if self.reply_to:
-            message["Reply-To"] = _address(self.reply_to)
-        message["Date"] = formatdate(self.date or time.time(), localtime=True)
-        message["Message-ID"] = self.msgId
+            headers.append(("Reply-To", wire.addresses([_pair(self.reply_to)])))
+        headers.append(("Date", formatdate(self.date or time.time(), localtime=True)))
+        headers.append(("Message-ID", self.msgId))
         for name, value in (self.extra_headers or {}).items():
-            message[name] = value
-        message["MIME-Version"] = "1.0"
-        body = _text_part(self.body or "", "plain")
+            headers.append((name, wire.unstructured(name, value)))
+        headers.append(("MIME-Version", "1.0"))
+        body = wire.text_part(self.body or "", "plain")
         if self.html is not None:
-            body = _multipart("alternative", [body, _text_part(self.html, "html")])
+            body = wire.multipart("alternative", [body, wire.text_part(self.html, "html")])
         inline = [_file_part(item) for item in self.attachments if content_id(item)]
         files = [_file_part(item) for item in self.attachments if not content_id(item)]
         if inline:
-            body = _multipart("related", [body, *inline])
+            body = wire.multipart("related", [body, *inline])
         if files:
-            body = _multipart("mixed", [body, *files])
-        _adopt(message, body)
-        return message
+            body = wire.multipart("mixed", [body, *files])
+        return wire.write(headers, body)
+
+    def as_string(self) -> str:
+        return self.as_bytes().decode("ascii")
+
+    def _message(self) -> EmailMessage:  # type: ignore[override]
+        """The message parsed by the standard library, for code that wants that object."""
+        return message_from_bytes(self.as_bytes(), policy=SMTP)  # type: ignore[return-value]
 
 
-def _multipart(subtype: str, parts: list[MIMEPart]) -> MIMEPart:
-    container = MIMEPart(policy=SMTP)
-    container["Content-Type"] = f"multipart/{subtype}"
-    for part in parts:
-        container.attach(part)
-    return container
-
-
-def _file_part(item: flask_mail.Attachment) -> MIMEPart:
-    """An attachment in base64; inline (with its Content-ID) when it has one."""
-    maintype, _, subtype = (item.content_type or "application/octet-stream").partition("/")
+def _file_part(item: flask_mail.Attachment) -> wire.Part:
     data = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
-    part = MIMEPart(policy=SMTP)
     cid = content_id(item)
-    part.set_content(
+    return wire.file_part(
         data,
-        maintype=maintype,
-        subtype=subtype or "octet-stream",
-        disposition="inline" if cid else (item.disposition or "attachment"),
+        item.content_type or "application/octet-stream",
         filename=item.filename,
-        cid=f"<{cid}>" if cid else None,
+        disposition="inline" if cid else (item.disposition or "attachment"),
+        content_id=cid,
     )
-    return part
 
 
-def _text_part(text: str, subtype: str) -> MIMEPart:
-    """A UTF-8 text part in quoted-printable: lines of at most 76 characters."""
-    part = MIMEPart(policy=SMTP)
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    part["Content-Transfer-Encoding"] = "quoted-printable"
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    part.set_payload(binascii.b2a_qp(normalized, istext=True).decode("ascii"))
-    return part
-
-
-def _adopt(message: EmailMessage, part: MIMEPart) -> None:
-    """Give ``message`` the content of ``part``: its content headers and payload."""
-    for name, value in part.items():
-        message[name] = value
-    message.set_payload(part.get_payload())
-
-
-def _address(value: Recipient) -> Address:
-    name, addr = value if isinstance(value, tuple) else parseaddr(value)
-    local, _, domain = addr.rpartition("@")
-    if not local:
-        return Address(display_name=name, addr_spec=addr)
-    return Address(display_name=name, username=local, domain=domain.encode("idna").decode("ascii"))
+def _pair(value: Recipient) -> tuple[str, str]:
+    return value if isinstance(value, tuple) else parseaddr(value)

@@ -15,7 +15,7 @@ import flask_mail
 import tenacity
 from flask import current_app
 
-from .errors import AddressError, ConfigError, EmailError, SendError
+from .errors import AddressError, ConfigError, SendError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
 
@@ -56,6 +56,38 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
+class _DataMixin:
+    """smtplib's DATA with its dot-stuffing done by ``bytes.replace``.
+
+    smtplib quotes leading dots with a multi-line regex: 120 us for a 20 KB message, a tenth
+    of the cost of sending it. This is the same transformation, in C.
+    """
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if isinstance(msg, str):
+            msg = msg.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+            msg = msg.encode("ascii")
+        quoted = msg.replace(b"\n.", b"\n..")
+        if quoted.startswith(b"."):
+            quoted = b"." + quoted
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        self.send(quoted + b".\r\n")  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined,no-any-return]
+
+
+class _SMTP(_DataMixin, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataMixin, smtplib.SMTP_SSL):
+    pass
+
+
 class _SmtpConnection(flask_mail.Connection):
     """Flask-Mail's connection, with a timeout (Flask-Mail's own waits forever)."""
 
@@ -65,7 +97,7 @@ class _SmtpConnection(flask_mail.Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         mail = self.mail
-        smtp_class = smtplib.SMTP_SSL if mail.use_ssl else smtplib.SMTP
+        smtp_class = _SMTP_SSL if mail.use_ssl else _SMTP
         host = smtp_class(mail.server, mail.port, timeout=self.timeout)
         host.set_debuglevel(int(mail.debug))
         if mail.use_tls:
@@ -175,7 +207,7 @@ class Deliverer:
     def deliver(self, message: Message) -> str:
         """Send one message on its own connection; returns its Message-ID or raises SendError."""
         email = message.email_name or "message"
-        _check_sendable(message, email)
+        check_sendable(message, email)
         attempts = 0
         try:
             for attempt in self.policy.retrying(before_sleep=self._log_retry(message, email)):
@@ -187,59 +219,18 @@ class Deliverer:
                     finally:
                         connection.close()
         except Exception as error:
-            raise self._keep_failed(message, email, error, attempts) from error
+            raise self.keep_failed(message, error, attempts) from error
         return message.msgId
 
     def deliver_many(
         self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]
     ) -> SendReport:
-        """Send a stream of ``(email, to)`` or ``(email, to, options)`` over reused connections."""
+        """Send a stream of ``(email, to)`` or ``(email, to, options)`` over reused connections
+        (see :mod:`emailkit.bulk`)."""
+        from .bulk import BulkRun
+
         report = SendReport()
-        connection: Connection | None = None
-
-        def reconnect(state: tenacity.RetryCallState) -> None:
-            nonlocal connection
-            report.retried += 1
-            if connection is not None:
-                connection.close()
-                connection = None
-
-        try:
-            for item in items:
-                email, to, options = item if len(item) == 3 else (*item, {})
-                name = type(email).email_name
-                try:
-                    message = email.message(to, **options)
-                    _check_sendable(message, name)
-                except EmailError as error:
-                    report.failed.append(FailedMessage(name, [str(to)], str(error)))
-                    continue
-                attempts = 0
-                try:
-                    for attempt in self.policy.retrying(before_sleep=reconnect):
-                        with attempt:
-                            attempts += 1
-                            if connection is None:
-                                connection = self.connect()
-                            connection.send(message)
-                    report.sent += 1
-                except Exception as error:
-                    if connection is not None and is_transient(error):
-                        connection.close()
-                        connection = None
-                    failure = self._keep_failed(message, name, error, attempts)
-                    report.failed.append(
-                        FailedMessage(
-                            name,
-                            message.envelope_recipients,
-                            str(failure),
-                            message.msgId,
-                            failure.saved_to,
-                        )
-                    )
-        finally:
-            if connection is not None:
-                connection.close()
+        BulkRun(self, report).run(items)
         return report
 
     def resend_failed(self) -> SendReport:
@@ -285,9 +276,9 @@ class Deliverer:
 
         return log
 
-    def _keep_failed(
-        self, message: Message, email: str, error: BaseException, attempts: int
-    ) -> SendError:
+    def keep_failed(self, message: Message, error: BaseException, attempts: int) -> SendError:
+        """Store ``message`` in the failed folder; the SendError that describes it."""
+        email = message.email_name or "message"
         code, reply = smtp_answer(error)
         kind = "transient" if is_transient(error) else "permanent"
         reason = f"{type(error).__name__}: {error}"
@@ -317,7 +308,8 @@ class Deliverer:
         )
 
 
-def _check_sendable(message: Message, email: str) -> None:
+def check_sendable(message: Message, email: str) -> None:
+    """Refuse a message Flask-Mail would refuse with a bare assertion."""
     if not message.send_to:
         raise AddressError(f"{email}: the message has no recipients; pass to=...")
     if not message.sender:

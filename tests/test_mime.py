@@ -160,3 +160,33 @@ def test_email_message_renders_and_builds(emails_root):
     assert parsed["Subject"] == "Hi Ada"
     assert parsed.get_content_type() == "text/plain"
     assert parsed.get_content().rstrip() == "Body Ada"
+
+
+def test_long_subject_and_address_lists_are_folded_and_parse_back():
+    subject = "Your weekly summary: " + " ".join(f"word{i}" for i in range(60)) + " – fin"
+    to = [(f"Person {i} Ünïcode", f"p{i}@example.com") for i in range(40)]
+    message = Rendered(email="n", subject=subject, html=None, text_part="x").message(to)
+    raw = message.as_bytes()
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == subject
+    assert len(parsed["To"].addresses) == 40
+    assert parsed["To"].addresses[39].display_name == "Person 39 Ünïcode"
+
+
+def test_non_ascii_filename_and_idn_domain():
+    from emailkit import attachment
+
+    message = Rendered(email="n", subject="S", html="<p>x</p>", text_part="x").message(
+        "ada@bücher.example", attachments=[attachment(b"data", filename="Résumé 2026.pdf")]
+    )
+    parsed = parse(message)
+    assert parsed["To"] == "ada@xn--bcher-kva.example"
+    assert parsed.get_payload()[1].get_filename() == "Résumé 2026.pdf"
+    assert parsed.get_payload()[1].get_content() == b"data"
+
+
+def test_serialised_message_is_7bit_with_crlf_line_ends(rendered):
+    raw = rendered.message("ada@example.com", sender="a@example.com").as_bytes()
+    raw.decode("ascii")
+    assert b"\n" not in raw.replace(b"\r\n", b"")

@@ -1,0 +1,122 @@
+"""Bulk sending: build the next messages while the previous ones are on the wire.
+
+The caller's thread renders and encodes messages into a small bounded queue; one sender
+thread owns the SMTP connection and sends them in order, reconnecting and retrying as
+needed. Rendering costs CPU and sending mostly waits for the server, so the two overlap;
+the queue bound keeps memory constant however long the input is.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import tenacity
+from flask import Flask, current_app
+
+from .errors import EmailError
+from .mime import Message
+from .sending import Connection, Deliverer, FailedMessage, SendReport, check_sendable, is_transient
+
+if TYPE_CHECKING:
+    from .context import Email
+
+PIPELINE_DEPTH = 8
+"""How many built messages may wait for the sender thread."""
+
+_DONE = object()
+
+
+class BulkRun:
+    """One :meth:`Deliverer.deliver_many` call."""
+
+    def __init__(self, deliverer: Deliverer, report: SendReport) -> None:
+        self.deliverer = deliverer
+        self.report = report
+        self._work: queue.Queue[Any] = queue.Queue(maxsize=PIPELINE_DEPTH)
+        self._crash: list[BaseException] = []
+        self._connection: Connection | None = None
+
+    def run(self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]) -> None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        sender = threading.Thread(
+            target=self._send_all, args=(app,), name="emailkit-send-many", daemon=True
+        )
+        sender.start()
+        try:
+            for item in items:
+                self._put(self._build(item), sender)
+        finally:
+            self._put(_DONE, sender)
+            sender.join()
+        if self._crash:
+            raise self._crash[0]
+
+    def _build(self, item: tuple[Any, ...]) -> Message | FailedMessage:
+        email, to, options = item if len(item) == 3 else (*item, {})
+        name = type(email).email_name
+        try:
+            message = email.message(to, **options)
+            check_sendable(message, name)
+        except EmailError as error:
+            return FailedMessage(name, [str(to)], str(error))
+        message.freeze()
+        return message
+
+    def _put(self, job: Any, sender: threading.Thread) -> None:
+        while True:
+            if self._crash or not sender.is_alive():
+                return
+            try:
+                self._work.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _send_all(self, app: Flask) -> None:
+        try:
+            with app.app_context():
+                while (job := self._work.get()) is not _DONE:
+                    if isinstance(job, FailedMessage):
+                        self.report.failed.append(job)
+                    else:
+                        self._send(job)
+        except BaseException as error:  # surfaced in the caller's thread
+            self._crash.append(error)
+        finally:
+            self._disconnect()
+
+    def _send(self, message: Message) -> None:
+        attempts = 0
+        try:
+            for attempt in self.deliverer.policy.retrying(before_sleep=self._reconnect):
+                with attempt:
+                    attempts += 1
+                    if self._connection is None:
+                        self._connection = self.deliverer.connect()
+                    self._connection.send(message)
+            self.report.sent += 1
+        except Exception as error:
+            if is_transient(error):
+                self._disconnect()
+            failure = self.deliverer.keep_failed(message, error, attempts)
+            self.report.failed.append(
+                FailedMessage(
+                    message.email_name,
+                    message.envelope_recipients,
+                    str(failure),
+                    message.msgId,
+                    failure.saved_to,
+                )
+            )
+
+    def _reconnect(self, state: tenacity.RetryCallState) -> None:
+        self.report.retried += 1
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
