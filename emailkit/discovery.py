@@ -22,10 +22,16 @@ def default_root() -> Path:
     return Path(os.environ.get(ROOT_VARIABLE) or "emails").resolve()
 
 
-def discover(root: str | os.PathLike[str] | None = None) -> dict[str, type[Email]]:
+def discover(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    errors: dict[str, Exception] | None = None,
+) -> dict[str, type[Email]]:
     """Import every email folder under ``root`` and return its classes by email name.
 
-    Folders whose name starts with ``_`` or ``.`` (layouts, partials) are not emails.
+    Folders whose name starts with ``_`` or ``.`` (layouts, partials) are not emails. A folder
+    that fails to import raises, or, when ``errors`` is given, is recorded there by folder
+    name and skipped (the preview server shows the others).
     """
     root_path = Path(root).resolve() if root is not None else default_root()
     if not root_path.is_dir():
@@ -38,41 +44,54 @@ def discover(root: str | os.PathLike[str] | None = None) -> dict[str, type[Email
     for folder in sorted(root_path.iterdir()):
         if not folder.is_dir() or folder.name.startswith(("_", ".")):
             continue
-        has_templates = any((folder / part).is_file() for part in (SUBJECT, TEXT, HTML))
-        if not (folder / "__init__.py").is_file():
-            if has_templates:
-                raise TemplateError(
-                    "has templates but no __init__.py",
-                    email=folder.name,
-                    hint=f"Create {folder / '__init__.py'} defining a subclass of emailkit.Email.",
-                )
+        try:
+            found = _email_in(package, folder)
+        except Exception as error:
+            if errors is None:
+                raise
+            errors[folder.name] = error
             continue
-        module = importlib.import_module(f"{package}.{folder.name}")
-        found = [
-            value
-            for value in vars(module).values()
-            if isinstance(value, type)
-            and issubclass(value, Email)
-            and value.__module__ == module.__name__
-            and value._folder == folder.resolve()
-        ]
-        if not found:
-            if has_templates:
-                raise TemplateError(
-                    "has templates but its __init__.py defines no Email subclass",
-                    email=folder.name,
-                    hint="Define `class Name(Email): ...` with the fields the templates use.",
-                )
-            continue
-        if len(found) > 1:
-            names = ", ".join(cls.__name__ for cls in found)
-            raise TemplateError(
-                f"__init__.py defines several Email classes for one folder ({names})",
-                email=folder.name,
-                hint="Keep one per folder; give the others their own folder or `template`.",
-            )
-        emails[found[0].email_name] = found[0]
+        if found is not None:
+            emails[found.email_name] = found
     return emails
+
+
+def _email_in(package: str, folder: Path) -> type[Email] | None:
+    """The Email class of an email folder, None for a folder that is no email."""
+    has_templates = any((folder / part).is_file() for part in (SUBJECT, TEXT, HTML))
+    if not (folder / "__init__.py").is_file():
+        if has_templates:
+            raise TemplateError(
+                "has templates but no __init__.py",
+                email=folder.name,
+                hint=f"Create {folder / '__init__.py'} defining a subclass of emailkit.Email.",
+            )
+        return None
+    module = importlib.import_module(f"{package}.{folder.name}")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Email)
+        and value.__module__ == module.__name__
+        and value._folder == folder.resolve()
+    ]
+    if not found:
+        if has_templates:
+            raise TemplateError(
+                "has templates but its __init__.py defines no Email subclass",
+                email=folder.name,
+                hint="Define `class Name(Email): ...` with the fields the templates use.",
+            )
+        return None
+    if len(found) > 1:
+        names = ", ".join(cls.__name__ for cls in found)
+        raise TemplateError(
+            f"__init__.py defines several Email classes for one folder ({names})",
+            email=folder.name,
+            hint="Keep one per folder; give the others their own folder or `template`.",
+        )
+    return found[0]
 
 
 def _package_for(root: Path) -> str:

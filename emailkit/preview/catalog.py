@@ -1,0 +1,234 @@
+"""What the preview shows: every email and sample of a root, kept fresh as files change.
+
+Each request calls :meth:`Catalog.refresh`, which compares the root's file modification
+times with the last look (a directory walk, well under a millisecond for a few dozen files).
+On a change it reloads the email modules whose files changed, rediscovers the emails and
+drops the cached renders; otherwise every page comes from the cache.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..context import Email
+from ..discovery import discover
+from ..errors import TemplateError
+from ..inline import inject_css
+from ..templates import for_root
+from . import display
+
+PREVIEW_SENDER = "Acme <noreply@acme.example.com>"
+PREVIEW_RECIPIENT = "Ada Lovelace <ada@example.com>"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why something could not be shown: a message, and where, with the lines around it."""
+
+    title: str
+    message: str
+    filename: str | None = None
+    lineno: int | None = None
+    excerpt: tuple[tuple[int, str], ...] = ()
+
+    @classmethod
+    def from_exception(cls, error: BaseException, root: Path) -> Problem:
+        filename, lineno = _locate(error, root)
+        if isinstance(error, TemplateError):
+            message = error.message + (f". {error.hint}" if error.hint else "")
+        elif isinstance(error, SyntaxError):
+            message = f"SyntaxError: {error.msg}"
+        else:
+            message = f"{type(error).__name__}: {error}"
+        excerpt: tuple[tuple[int, str], ...] = ()
+        path = root / filename if filename else None
+        if path and lineno and path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            first = max(1, lineno - 4)
+            excerpt = tuple(
+                (n, lines[n - 1]) for n in range(first, min(len(lines), lineno + 4) + 1)
+            )
+        title = type(error).__name__
+        return cls(title, message, filename, lineno, excerpt)
+
+
+def _locate(error: BaseException, root: Path) -> tuple[str | None, int | None]:
+    """The file (relative to ``root``) and line an error points at, where it can be traced."""
+    if isinstance(error, TemplateError) and error.filename:
+        return error.filename, error.lineno
+    if isinstance(error, SyntaxError) and error.filename:
+        try:
+            return Path(error.filename).resolve().relative_to(root).as_posix(), error.lineno
+        except ValueError:
+            pass
+    found: tuple[str | None, int | None] = (None, None)
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        try:
+            relative = Path(frame.f_code.co_filename).resolve().relative_to(root)
+        except ValueError:
+            continue
+        found = (relative.as_posix(), lineno)
+    return found
+
+
+@dataclass
+class SampleView:
+    """One sample, rendered with everything the viewer shows, or the problem that stopped it."""
+
+    email: str
+    sample: str
+    problem: Problem | None = None
+    subject: str = ""
+    html: str | None = None
+    text: str = ""
+    html_before_inlining: str | None = None
+    eml: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    inline_reason: str | None = None
+
+    @cached_property
+    def preheader(self) -> str:
+        return display.preheader(self.html) if self.html else self.text[:140]
+
+    @property
+    def sender(self) -> str:
+        return dict(self.headers).get("From", "")
+
+
+class Catalog:
+    """The emails under one root, reloaded when their files change."""
+
+    def __init__(self, root: Path, sender: str = PREVIEW_SENDER) -> None:
+        self.root = root.resolve()
+        self.sender = sender
+        self.emails: dict[str, type[Email]] = {}
+        self.problems: dict[str, Problem] = {}
+        self.version = 0
+        self._stamps: dict[str, int] = {}
+        self._views: dict[tuple[str, str], SampleView] = {}
+        self._lock = threading.RLock()
+        for_root(self.root).auto_reload = True
+
+    def use_sender(self, sender: str) -> None:
+        """Show messages as sent from ``sender`` (the app's default sender)."""
+        with self._lock:
+            if sender != self.sender:
+                self.sender = sender
+                self._views.clear()
+
+    def refresh(self) -> bool:
+        """Pick up changed files; True when something changed since the last call."""
+        with self._lock:
+            stamps = dict(self._scan())
+            if stamps == self._stamps:
+                return False
+            changed = {path for path, stamp in stamps.items() if self._stamps.get(path) != stamp}
+            first = not self._stamps
+            self._stamps = stamps
+            self._views.clear()
+            self.version += 1
+            self.problems = {}
+            if not first:
+                self._reload_modules(changed)
+            errors: dict[str, Exception] = {}
+            try:
+                self.emails = discover(self.root, errors=errors)
+            except Exception as error:  # the root itself is unusable
+                self.emails = {}
+                errors[""] = error
+            for name, error in errors.items():
+                self.problems[name] = Problem.from_exception(error, self.root)
+            return True
+
+    def _scan(self) -> Iterator[tuple[str, int]]:
+        for directory, folders, files in os.walk(self.root):
+            folders[:] = [f for f in folders if f != "__pycache__" and not f.startswith(".")]
+            for name in files:
+                if name.endswith((".pyc", ".swp", "~")) or name.startswith(".#"):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    yield path, os.stat(path).st_mtime_ns
+                except OSError:
+                    continue
+
+    def _reload_modules(self, changed: set[str]) -> None:
+        """Reload the already imported modules whose source files changed."""
+        for module in self._modules_under_root():
+            source = getattr(module, "__file__", None)
+            if source and os.path.realpath(source) in changed:
+                try:
+                    importlib.reload(module)
+                except Exception:  # discovery imports it again and reports the error
+                    sys.modules.pop(module.__name__, None)
+
+    def _modules_under_root(self) -> list[ModuleType]:
+        root = str(self.root) + os.sep
+        return [
+            module
+            for module in list(sys.modules.values())
+            if os.path.realpath(getattr(module, "__file__", None) or "/").startswith(root)
+        ]
+
+    def samples(self) -> list[tuple[str, str]]:
+        """Every (email, sample) pair, in the order the index shows them."""
+        pairs = []
+        for name in sorted(self.emails):
+            try:
+                previews = self.emails[name].previews()
+            except Exception as error:
+                self.problems.setdefault(name, Problem.from_exception(error, self.root))
+                continue
+            pairs.extend((name, sample) for sample in previews)
+        return pairs
+
+    def view(self, email: str, sample: str) -> SampleView:
+        """The rendered sample (cached until a file changes)."""
+        with self._lock:
+            key = (email, sample)
+            if key not in self._views:
+                self._views[key] = self._render(email, sample)
+            return self._views[key]
+
+    def _render(self, email: str, sample: str) -> SampleView:
+        cls = self.emails[email]
+        try:
+            instance = cls.previews()[sample]
+            rendered = instance.render()
+            message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender)
+            message.freeze()
+            compiled = cls.templates().compiled(cls._require_folder().name)
+            before = None
+            if compiled.html_source is not None:
+                before = inject_css(
+                    compiled.html_source.render(instance.template_context()), compiled.css
+                )
+            eml = message.as_bytes()
+            headers = display.headers(eml)
+            return SampleView(
+                email=email,
+                sample=sample,
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                html_before_inlining=before,
+                eml=eml,
+                headers=headers,
+                inline_reason=compiled.inline_reason,
+            )
+        except Exception as error:
+            return SampleView(email, sample, Problem.from_exception(error, self.root))
+
+    def describe(self) -> dict[str, Any]:
+        """What exists, for 404 pages."""
+        return {"emails": {name: list(cls.previews()) for name, cls in self.emails.items()}}

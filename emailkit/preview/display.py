@@ -1,0 +1,82 @@
+"""How the viewer presents a message: preheader, headers, dark modes, highlighted source."""
+
+from __future__ import annotations
+
+import re
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+import lxml.html
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import HtmlLexer
+
+_DARK = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
+_LIGHT = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u034f\u2007\ufeff\u00ad\xa0"), " ")
+_FORMATTER = HtmlFormatter(linenos="table", cssclass="highlight", wrapcode=True)
+HIGHLIGHT_CSS = _FORMATTER.get_style_defs(".highlight")
+
+# Gmail and Outlook.com darken messages that have no dark styles by inverting their colours;
+# images keep theirs. A CSS filter on the page, undone on images, shows much the same.
+_INVERSION = (
+    "<style>html{filter:invert(1) hue-rotate(180deg);background:#fff}"
+    'img,picture,video,[style*="background-image"]{filter:invert(1) hue-rotate(180deg)}'
+    "</style>"
+)
+
+MODES = ("light", "dark", "inverted")
+WIDTHS = {"desktop": "800px", "mobile": "375px", "full": "100%"}
+TABS = ("html", "text", "source", "headers", "mime")
+
+
+def in_mode(html: str, mode: str) -> str:
+    """The HTML as a client in ``mode`` would show it.
+
+    ``dark`` applies the email's own ``prefers-color-scheme: dark`` rules, as Apple Mail does;
+    ``inverted`` emulates the forced colour inversion of Gmail and Outlook.com.
+    """
+    if mode == "dark":
+        return _LIGHT.sub("(max-width: 0px)", _DARK.sub("(min-width: 0px)", html))
+    if mode == "inverted":
+        match = _HEAD_END.search(html)
+        at = match.start() if match else 0
+        return html[:at] + _INVERSION + html[at:]
+    return html
+
+
+def preheader(html: str) -> str:
+    """The text an inbox shows after the subject: a hidden preheader, else the body's start."""
+    try:
+        body = lxml.html.document_fromstring(html).body
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    if body is None:
+        return ""
+    for element in body.iter():
+        style = (element.get("style") or "").replace(" ", "").lower()
+        if "display:none" in style:
+            text = _clean(element.text_content())
+            if text:
+                return text[:140]
+    for element in body.iter("style", "script", "title"):
+        element.drop_tree()
+    return _clean(body.text_content())[:140]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def headers(eml: bytes) -> list[tuple[str, str]]:
+    """The top-level headers of a serialised message, decoded, plus its size."""
+    parsed = BytesHeaderParser(policy=default_policy).parsebytes(eml)
+    shown = [(name, str(value)) for name, value in parsed.items()]
+    shown.append(("Size", f"{len(eml):,} bytes"))
+    return shown
+
+
+def highlight(source: str) -> str:
+    """HTML source as syntax-highlighted markup with line numbers."""
+    return pygments_highlight(source, HtmlLexer(), _FORMATTER)

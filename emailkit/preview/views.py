@@ -1,0 +1,249 @@
+"""The preview blueprint: index, viewer, raw parts, outbox and send-a-test.
+
+Routes only ever look names up in the catalog or the outbox listing; no route turns a URL
+into a file path, so nothing outside the emails root can be served.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
+
+from ..errors import EmailError
+from ..mailfolder import StoredMessage
+from . import display
+from .catalog import PREVIEW_SENDER, Catalog, SampleView
+
+
+def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Blueprint:
+    """A blueprint showing the emails under ``root``; it answers only when the app is in
+    debug mode (or ``EMAILKIT_PREVIEW_ENABLED`` is set), so it can stay registered."""
+    catalog = Catalog(Path(root))
+    blueprint = Blueprint(
+        name,
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/_static",
+    )
+
+    @blueprint.before_request
+    def only_in_development() -> None:
+        config = current_app.config
+        if not (current_app.debug or config.get("EMAILKIT_PREVIEW_ENABLED")):
+            abort(404)
+        catalog.use_sender(config.get("MAIL_DEFAULT_SENDER") or PREVIEW_SENDER)
+        catalog.refresh()
+
+    @blueprint.context_processor
+    def shared() -> dict[str, Any]:
+        return {
+            "catalog": catalog,
+            "livereload_port": current_app.config.get("EMAILKIT_PREVIEW_LIVERELOAD_PORT"),
+            "has_outbox": _outbox() is not None,
+            "highlight_css": display.HIGHLIGHT_CSS,
+        }
+
+    @blueprint.get("/")
+    def index() -> str:
+        views = [catalog.view(email, sample) for email, sample in catalog.samples()]
+        return render_template("emailkit_preview/index.html", views=views)
+
+    @blueprint.get("/__version")
+    def version() -> Response:
+        return jsonify(version=catalog.version)
+
+    @blueprint.get("/<email>/<sample>")
+    def viewer(email: str, sample: str) -> tuple[str, int]:
+        view = _view(catalog, email, sample)
+        pairs = catalog.samples()
+        at = pairs.index((email, sample))
+        state = _viewer_state()
+        return render_template(
+            "emailkit_preview/viewer.html",
+            view=view,
+            state=state,
+            previous=pairs[at - 1] if at > 0 else None,
+            next=pairs[at + 1] if at + 1 < len(pairs) else None,
+            html_url=url_for(".html", email=email, sample=sample, mode=state["mode"]),
+            source=_source(view, state["source"]),
+            recipients=current_app.config.get("EMAILKIT_PREVIEW_RECIPIENTS"),
+            csrf_token=generate_csrf,
+        ), (500 if view.problem else 200)
+
+    @blueprint.get("/<email>/<sample>.html")
+    def html(email: str, sample: str) -> Response:
+        view = _view(catalog, email, sample, require_ok=True)
+        mode = request.args.get("mode", "light")
+        return Response(display.in_mode(view.html or "", mode), mimetype="text/html")
+
+    @blueprint.get("/<email>/<sample>.txt")
+    def text(email: str, sample: str) -> Response:
+        view = _view(catalog, email, sample, require_ok=True)
+        return Response(view.text, mimetype="text/plain")
+
+    @blueprint.get("/<email>/<sample>.eml")
+    def eml(email: str, sample: str) -> Response:
+        view = _view(catalog, email, sample, require_ok=True)
+        return Response(
+            view.eml,
+            mimetype="message/rfc822",
+            headers={"Content-Disposition": f'attachment; filename="{email}-{sample}.eml"'},
+        )
+
+    @blueprint.post("/<email>/<sample>/send")
+    def send(email: str, sample: str) -> Response:
+        view = _view(catalog, email, sample, require_ok=True)
+        allowed = current_app.config.get("EMAILKIT_PREVIEW_RECIPIENTS")
+        if not allowed:
+            abort(404)
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400, "The form expired; reload the page and send again.")
+        address = (request.form.get("to") or "").strip()
+        back = redirect(url_for(".viewer", email=email, sample=sample, **request.args))
+        if not _allowed(address, allowed):
+            flash(f"{address or 'That address'} is not allowed: see EMAILKIT_PREVIEW_RECIPIENTS.")
+            return back  # type: ignore[return-value]
+        from ..extension import kit
+
+        try:
+            instance = catalog.emails[view.email].previews()[view.sample]
+            message_id = kit.deliver(instance.message(address, sender=catalog.sender))
+        except EmailError as error:
+            flash(f"Not sent: {error}")
+        else:
+            flash(f"Sent to {address} ({message_id}).")
+        return back  # type: ignore[return-value]
+
+    @blueprint.get("/outbox")
+    def outbox() -> str:
+        messages = list(reversed(list(_outbox() or [])))
+        return render_template("emailkit_preview/outbox.html", messages=messages)
+
+    @blueprint.get("/outbox/<stem>")
+    def outbox_message(stem: str) -> str:
+        stored = _stored(stem)
+        view = _view_of_stored(stored)
+        return render_template(
+            "emailkit_preview/viewer.html",
+            view=view,
+            state=_viewer_state(),
+            previous=None,
+            next=None,
+            html_url=url_for(".outbox_html", stem=stem, mode=_viewer_state()["mode"]),
+            source=None,
+            recipients=None,
+            csrf_token=generate_csrf,
+            stored=stored,
+        )
+
+    @blueprint.get("/outbox/<stem>.html")
+    def outbox_html(stem: str) -> Response:
+        view = _view_of_stored(_stored(stem))
+        mode = request.args.get("mode", "light")
+        return Response(display.in_mode(view.html or "", mode), mimetype="text/html")
+
+    @blueprint.get("/outbox/<stem>.eml")
+    def outbox_eml(stem: str) -> Response:
+        return Response(_stored(stem).read(), mimetype="message/rfc822")
+
+    @blueprint.errorhandler(404)
+    def not_found(error: Exception) -> tuple[str, int]:
+        return render_template("emailkit_preview/not_found.html"), 404
+
+    return blueprint
+
+
+def _view(catalog: Catalog, email: str, sample: str, *, require_ok: bool = False) -> SampleView:
+    cls = catalog.emails.get(email)
+    if cls is None or (email, sample) not in catalog.samples():
+        abort(404)
+    view = catalog.view(email, sample)
+    if require_ok and view.problem:
+        abort(500, view.problem.message)
+    return view
+
+
+def _viewer_state() -> dict[str, str]:
+    """Tab, width, mode and source choice, from the URL so a reload keeps them."""
+    args = request.args
+
+    def pick(key: str, allowed: tuple[str, ...] | list[str], default: str) -> str:
+        value = args.get(key, default)
+        return value if value in allowed else default
+
+    return {
+        "tab": pick("tab", display.TABS, "html"),
+        "width": pick("width", list(display.WIDTHS), "desktop"),
+        "mode": pick("mode", display.MODES, "light"),
+        "source": pick("source", ("after", "before"), "after"),
+    }
+
+
+def _source(view: SampleView, which: str) -> str | None:
+    if view.problem:
+        return None
+    source = view.html_before_inlining if which == "before" else view.html
+    return display.highlight(source) if source else None
+
+
+def _allowed(address: str, patterns: str | list[str]) -> bool:
+    if isinstance(patterns, str):
+        patterns = [p.strip() for p in patterns.split(",")]
+    address = address.lower()
+    return (
+        bool(address)
+        and "\n" not in address
+        and any(fnmatch.fnmatchcase(address, pattern.lower()) for pattern in patterns if pattern)
+    )
+
+
+def _outbox():  # type: ignore[no-untyped-def]
+    state = current_app.extensions.get("emailkit")
+    return state.deliverer.outbox if state is not None else None
+
+
+def _stored(stem: str) -> StoredMessage:
+    for stored in _outbox() or []:
+        if stored.path.stem == stem:
+            return stored
+    abort(404)
+
+
+def _view_of_stored(stored: StoredMessage) -> SampleView:
+    raw = stored.read()
+    parsed = message_from_bytes(raw, policy=default_policy)
+    html_part = parsed.get_body(("html",))
+    text_part = parsed.get_body(("plain",))
+    return SampleView(
+        email=str(stored.meta.get("email", "message")),
+        sample=stored.path.stem,
+        subject=str(parsed.get("Subject", "")),
+        html=html_part.get_content() if html_part else None,
+        text=text_part.get_content() if text_part else "",
+        eml=raw,
+        headers=display.headers(raw),
+    )
+
+
+__all__ = ["preview_blueprint"]
