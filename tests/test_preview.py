@@ -176,7 +176,8 @@ def test_changed_context_class_is_reloaded_without_restart(client, root):
     rewrite(
         module,
         '"long-name": cls(',
-        '"added-sample": cls(user_name="Bea", confirm_url="https://acme.example.com/c/9"),\n            "long-name": cls(',
+        '"added-sample": cls(user_name="Bea", confirm_url="https://acme.example.com/c/9"),\n'
+        '            "long-name": cls(',
     )
     html = page(client, "/")
     assert "Welcome to Acme, Dr. Ada!" in html
