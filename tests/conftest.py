@@ -155,3 +155,76 @@ def smtp_server() -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder for what the tests leave behind for people to look at (screenshots, timings)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright (scripts/test installs it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class PreviewServer:
+    url: str
+    root: Path
+
+
+@pytest.fixture
+def preview_server(tmp_path) -> Iterator[PreviewServer]:
+    """``preview_app.py`` in its own process, on a copy of the shipped emails."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "emails"
+    shutil.copytree(SHIPPED_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    port = _free_port()
+    log = open(tmp_path / "preview.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "preview_app.py"), "--port", str(port), "--emails", str(root)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError((tmp_path / "preview.log").read_text()) from None
+            time.sleep(0.05)
+    try:
+        yield PreviewServer(f"http://127.0.0.1:{port}", root)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
