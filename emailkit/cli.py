@@ -1,29 +1,195 @@
-"""The ``flask emailkit`` commands."""
+"""The command line: ``emailkit ...``, and the same commands as ``flask emailkit ...``.
+
+Standalone, the emails root comes from ``--emails``, ``[tool.emailkit] root`` or
+``$EMAILKIT_ROOT``, and sending uses the ``MAIL_*`` environment variables. Under ``flask``,
+both come from the app. Every error is one line naming the email, file and line, exit code 1.
+"""
 
 from __future__ import annotations
 
+import functools
+import keyword
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
+from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
-from .extension import kit
+from .context import Email
+from .discovery import discover
+from .errors import ConfigError, EmailError
+from .extension import EmailKit, kit
+from .project import load_settings
+from .scaffold import scaffold_email
+
+F = TypeVar("F", bound=Callable[..., Any])
+PREVIEW_TO = "Ada Lovelace <ada@example.com>"
+
+
+def _reports_errors(command: F) -> F:
+    """Turn emailkit's errors into one clear line and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EmailError as error:
+            raise click.ClickException(" ".join(str(error).split())) from error
+
+    return run  # type: ignore[return-value]
+
+
+def _root() -> Path:
+    explicit = click.get_current_context().find_root().params.get("emails")
+    if explicit:
+        return Path(explicit).resolve()
+    if has_app_context() and "emailkit" in current_app.extensions:
+        return current_app.extensions["emailkit"].root
+    return load_settings().root
+
+
+def _emails() -> dict[str, type[Email]]:
+    return discover(_root())
+
+
+def _sample(name: str, sample: str | None) -> tuple[type[Email], str, Email]:
+    emails = _emails()
+    if name not in emails:
+        raise ConfigError(f"no email {name!r} under {_root()}; there are: {', '.join(emails)}")
+    previews = emails[name].previews()
+    if not previews:
+        raise ConfigError(f"{name}: previews() returns no samples; add one")
+    chosen = sample or ("default" if "default" in previews else next(iter(previews)))
+    if chosen not in previews:
+        raise ConfigError(f"{name} has no sample {chosen!r}; it has: {', '.join(previews)}")
+    return emails[name], chosen, previews[chosen]
+
+
+@contextmanager
+def _sending_app() -> Iterator[None]:
+    """The app to send with: the current one under ``flask``, else one from the environment."""
+    if has_app_context():
+        kit.state()
+        yield
+        return
+    app = Flask("emailkit_cli", instance_path=str(Path.cwd() / "instance"))
+    EmailKit(app)
+    with app.app_context():
+        yield
+
+
+def _add_commands(group: click.Group) -> None:
+    @group.command("list")
+    @_reports_errors
+    def list_command() -> None:
+        """List every email with its samples and their subjects."""
+        for name, cls in sorted(_emails().items()):
+            click.echo(name)
+            for sample, email in cls.previews().items():
+                try:
+                    subject = email.render().subject
+                except EmailError as error:
+                    subject = f"(does not render: {' '.join(str(error).split())})"
+                click.echo(f"  {sample:20} {subject}")
+
+    @group.command("render")
+    @click.argument("name")
+    @click.option("--sample", "-s", help="sample name (default: 'default' or the first)")
+    @click.option(
+        "--part",
+        "-p",
+        type=click.Choice(["subject", "text", "html", "eml"]),
+        default="html",
+        show_default=True,
+    )
+    @_reports_errors
+    def render_command(name: str, sample: str | None, part: str) -> None:
+        """Render a sample of the email NAME to stdout."""
+        _, _, email = _sample(name, sample)
+        rendered = email.render()
+        if part == "eml":
+            message = rendered.message(PREVIEW_TO, sender="Acme <noreply@acme.example.com>")
+            sys.stdout.buffer.write(message.as_bytes())
+            return
+        click.echo(
+            {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}[part]
+        )
+
+    @group.command("new")
+    @click.argument("name")
+    @_reports_errors
+    def new_command(name: str) -> None:
+        """Create the email folder NAME: templates, context class and two samples."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+            raise ConfigError(
+                f"{name!r} cannot name an email: use lower-case letters, digits and '_'"
+            )
+        created = scaffold_email(_root(), name)
+        click.echo(f"Created {created}:")
+        for path in sorted(created.iterdir()):
+            click.echo(f"  {path.name}")
+        click.echo(f"Preview it with `emailkit preview`, render it with `emailkit render {name}`.")
+
+    @group.command("preview")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @_reports_errors
+    def preview_command(host: str, port: int) -> None:
+        """Serve the live-reloading preview of the emails."""
+        from .preview import serve
+
+        serve(_root(), host=host, port=port)
+
+    @group.command("send")
+    @click.argument("name")
+    @click.option("--sample", "-s", help="sample name (default: 'default' or the first)")
+    @click.option("--to", "to", required=True, multiple=True, help="recipient (repeatable)")
+    @_reports_errors
+    def send_command(name: str, sample: str | None, to: tuple[str, ...]) -> None:
+        """Send a sample of the email NAME through the configured SMTP server."""
+        _, chosen, email = _sample(name, sample)
+        with _sending_app():
+            message_id = email.send(to=list(to))
+        click.echo(f"Sent {name}/{chosen} to {', '.join(to)}: {message_id}")
+
+    @group.command("resend-failed")
+    @_reports_errors
+    def resend_failed_command() -> None:
+        """Send the messages in the failed-mail folder again.
+
+        Delivered messages leave the folder; the others stay, and the command exits with 1.
+        """
+        with _sending_app():
+            folder = kit.failed
+            waiting = len(folder)
+            if not waiting:
+                click.echo(f"No failed mail in {folder.path}.")
+                return
+            report = kit.resend_failed()
+        click.echo(f"Resent {report.sent} of {waiting} message(s) from {folder.path}.")
+        for failure in report.failed:
+            click.echo(f"still failing: {failure.saved_to}: {failure.reason}", err=True)
+        if report.failed:
+            raise SystemExit(1)
+
+
+@click.group(help="Work with the emails of a project: list, render, preview, send, scaffold.")
+@click.option(
+    "--emails",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="emails root (default: [tool.emailkit] root in pyproject.toml, $EMAILKIT_ROOT, emails/)",
+)
+@click.version_option(package_name="emailkit")
+def main(emails: Path | None) -> None:
+    pass
+
 
 emailkit_commands = AppGroup("emailkit", help="Work with the app's emails (emailkit).")
 
-
-@emailkit_commands.command("resend-failed")
-def resend_failed() -> None:
-    """Send the messages in the failed-mail folder again.
-
-    Delivered messages leave the folder; the others stay, and the command exits with 1.
-    """
-    folder = kit.failed
-    waiting = len(folder)
-    if not waiting:
-        click.echo(f"No failed mail in {folder.path}.")
-        return
-    report = kit.resend_failed()
-    click.echo(f"Resent {report.sent} of {waiting} message(s) from {folder.path}.")
-    for failure in report.failed:
-        click.echo(f"still failing: {failure.saved_to}: {failure.reason}", err=True)
-    if report.failed:
-        raise SystemExit(1)
+_add_commands(main)
+_add_commands(emailkit_commands)

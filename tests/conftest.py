@@ -15,6 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+pytest_plugins = ("pytester",)
+
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_ROOT = REPO / "emails"
 

@@ -1,0 +1,68 @@
+"""Project settings for the tools (CLI, pytest plugin): ``[tool.emailkit]`` in pyproject.toml.
+
+```toml
+[tool.emailkit]
+root = "emails"                 # the emails root (default: emails/, or $EMAILKIT_ROOT)
+snapshots = "tests/snapshots"   # turns on the snapshot tests, stored here
+```
+
+Paths are relative to the pyproject.toml that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .discovery import ROOT_VARIABLE
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What ``[tool.emailkit]`` says, with paths made absolute."""
+
+    root: Path
+    snapshots: Path | None
+    source: Path | None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(start: Path | None = None) -> ProjectSettings:
+    """Settings from the nearest pyproject.toml, falling back to ``$EMAILKIT_ROOT`` and emails/."""
+    start = (start or Path.cwd()).resolve()
+    source = find_pyproject(start)
+    table: dict[str, Any] = {}
+    if source is not None:
+        try:
+            table = (
+                tomllib.loads(source.read_text(encoding="utf-8"))
+                .get("tool", {})
+                .get("emailkit", {})
+            )
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{source}: not valid TOML ({error}); fix the file.") from None
+    base = source.parent if source else start
+    root = table.get("root") or os.environ.get(ROOT_VARIABLE) or "emails"
+    snapshots = table.get("snapshots")
+    return ProjectSettings(
+        root=(base / root).resolve(),
+        snapshots=(base / snapshots).resolve() if snapshots else None,
+        source=source if table else None,
+    )

@@ -1,0 +1,168 @@
+"""The snapshot plugin, run by pytester in fresh projects (each pytest run in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import pytest
+
+PYPROJECT = """
+[tool.emailkit]
+root = "emails"
+snapshots = "tests/snapshots"
+"""
+
+CLASS = """
+from emailkit import Email
+
+class Hello(Email):
+    name: str
+
+    @classmethod
+    def previews(cls):
+        return {"default": cls(name="Ada"), "second": cls(name="Bob")}
+"""
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    write(pytester, "emails/hello/__init__.py", CLASS)
+    write(pytester, "emails/hello/subject.txt", "Hello {{ name }}")
+    write(pytester, "emails/hello/body.txt", "Hi {{ name }}.")
+    write(
+        pytester,
+        "emails/hello/body.html",
+        "<html><head><style>p{color:red}</style></head>"
+        "<body><h1>Hi</h1><p>Hello {{ name }}</p></body></html>",
+    )
+    (pytester.path / "tests").mkdir()
+    return pytester
+
+
+def write(pytester, relative, content):
+    path = pytester.path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    path.write_text(textwrap.dedent(content))
+    if existed:  # a later mtime, whatever the clock's resolution
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    return path
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def test_first_run_writes_snapshots_and_reports_them(project):
+    result = run(project)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*emailkit snapshots*",
+            "new snapshot written: tests/snapshots/hello/default.subject.txt",
+            "new snapshot written: tests/snapshots/hello/default.txt",
+            "new snapshot written: tests/snapshots/hello/default.html",
+        ]
+    )
+    folder = project.path / "tests" / "snapshots" / "hello"
+    assert (folder / "default.subject.txt").read_text() == "Hello Ada\n"
+    assert (folder / "second.txt").read_text() == "Hi Bob.\n"
+    html = (folder / "default.html").read_text()
+    assert '\n    <p style="color:red">Hello Ada</p>\n' in html  # one element per line
+    again = run(project, "-v")
+    again.assert_outcomes(passed=2)
+    again.stdout.fnmatch_lines(["*tests/snapshots::test_email_snapshot?hello/default? PASSED*"])
+    assert "new snapshot" not in again.stdout.str()
+
+
+def test_changed_rendering_fails_with_a_diff_per_part_then_update_accepts_it(project):
+    run(project).assert_outcomes(passed=2)
+    write(
+        project,
+        "emails/hello/body.html",
+        "<html><body><h1>Hi</h1><p>Howdy {{ name }}</p></body></html>",
+    )
+    write(project, "emails/hello/subject.txt", "Greetings {{ name }}")
+    failed = run(project)
+    failed.assert_outcomes(failed=2)
+    failed.stdout.fnmatch_lines(
+        [
+            "*hello/default: the rendered email differs from its snapshot*",
+            "--- subject (*default.subject.txt)",
+            "-Hello Ada",
+            "+Greetings Ada",
+            "--- html (*default.html)",
+            '*-*<p style="color:red">Hello Ada</p>',
+            "*+*<p>Howdy Ada</p>",
+            "Run pytest --emailkit-update to accept the new rendering.",
+        ]
+    )
+    updated = run(project, "--emailkit-update")
+    updated.assert_outcomes(passed=2)
+    updated.stdout.fnmatch_lines(["snapshot updated: tests/snapshots/hello/default.html"])
+    snapshot = project.path / "tests" / "snapshots" / "hello" / "default.subject.txt"
+    assert snapshot.read_text() == "Greetings Ada\n"
+    run(project).assert_outcomes(passed=2)
+
+
+def test_snapshots_of_removed_samples_are_reported_stale_and_removed_on_update(project):
+    run(project).assert_outcomes(passed=2)
+    write(project, "emails/hello/__init__.py", CLASS.replace(', "second": cls(name="Bob")', ""))
+    result = run(project)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["stale snapshot (its sample is gone): tests/snapshots/hello/second.html"]
+    )
+    filtered = run(project, "-k", "nothing-matches-this")
+    assert "stale snapshot" not in filtered.stdout.str()  # a partial run cannot tell
+    run(project, "--emailkit-update").stdout.fnmatch_lines(
+        ["stale snapshot removed: tests/snapshots/hello/second.html"]
+    )
+    assert not (project.path / "tests" / "snapshots" / "hello" / "second.html").exists()
+
+
+def test_template_error_fails_the_snapshot_test_naming_file_and_line(project):
+    write(project, "emails/hello/body.txt", "line one\n{{ nmae }}")
+    result = run(project)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*hello: hello/body.txt, line 2: 'nmae' is undefined*"])
+
+
+def test_no_snapshot_tests_without_the_setting_and_the_fixture_works_alone(pytester):
+    write(pytester, "emails/hello/__init__.py", CLASS)
+    write(pytester, "emails/hello/subject.txt", "Hello {{ name }}")
+    write(pytester, "emails/hello/body.txt", "Hi {{ name }}.")
+    pytester.makepyfile(
+        test_mine="""
+        import sys
+        sys.path.insert(0, ".")
+        from emails.hello import Hello
+
+        def test_hello(email_snapshot):
+            email_snapshot(Hello(name="Zoe"), "zoe")
+        """
+    )
+    (pytester.path / "emails" / "__init__.py").write_text("")
+    run(pytester).assert_outcomes(passed=1)
+    stored = pytester.path / "tests" / "snapshots" / "hello" / "zoe.txt"
+    assert stored.read_text() == "Hi Zoe.\n"
+    stored.write_text("Hi Someone Else.\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*-Hi Someone Else.", "*+Hi Zoe."])
+
+
+def test_a_scaffolded_email_passes_its_snapshot_tests_at_once(project):
+    from click.testing import CliRunner
+
+    from emailkit.cli import main
+
+    created = CliRunner().invoke(
+        main, ["--emails", str(project.path / "emails"), "new", "order_shipped"]
+    )
+    assert created.exit_code == 0, created.output
+    run(project).assert_outcomes(passed=4)
+    run(project).assert_outcomes(passed=4)
