@@ -8,6 +8,7 @@ both come from the app. Every error is one line naming the email, file and line,
 from __future__ import annotations
 
 import functools
+import json
 import keyword
 import re
 import sys
@@ -157,6 +158,37 @@ def _add_commands(group: click.Group) -> None:
             message_id = email.send(to=list(to))
         click.echo(f"Sent {name}/{chosen} to {', '.join(to)}: {message_id}")
 
+    @group.command("check")
+    @click.argument("names", nargs=-1)
+    @click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+    )
+    @click.option("--all", "show_all", is_flag=True, help="show info findings too")
+    @_reports_errors
+    def check_command(names: tuple[str, ...], output: str, show_all: bool) -> None:
+        """Check the emails (all, or NAMES) for what breaks in real inboxes.
+
+        Exits with 1 when any finding is an error.
+        """
+        from .checks import run_checks
+        from .checks.report import as_text
+
+        emails = _emails()
+        unknown = [name for name in names if name not in emails]
+        if unknown:
+            raise ConfigError(f"no email {unknown[0]!r}; there are: {', '.join(emails)}")
+        report = run_checks(emails, only=names or None)
+        if output == "json":
+            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(as_text(report, show_info=show_all), color=None)
+        if report.errors:
+            raise SystemExit(1)
+
     @group.command("resend-failed")
     @_reports_errors
     def resend_failed_command() -> None:
@@ -178,7 +210,9 @@ def _add_commands(group: click.Group) -> None:
             raise SystemExit(1)
 
 
-@click.group(help="Work with the emails of a project: list, render, preview, send, scaffold.")
+@click.group(
+    help="Work with the emails of a project: list, render, check, preview, send, scaffold."
+)
 @click.option(
     "--emails",
     type=click.Path(file_okay=False, path_type=Path),

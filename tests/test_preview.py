@@ -295,3 +295,18 @@ def test_outbox_lists_captured_mail_newest_first_and_views_it(root):
 def test_loopback_detection_for_the_bind_warning():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0")
+
+
+def test_checks_tab_shows_findings_with_line_numbers(client, root):
+    rewrite(
+        root / "welcome" / "body.html",
+        '{% if plan == "pro" %}',
+        '{% if plan == "pro" %}{{ email.frist_name }}',
+    )
+    html = page(client, "/welcome/default?tab=checks")
+    checks = panel(html, "checks")
+    assert "email.frist_name, which Welcome does not have" in checks
+    assert '<code class="finding-where">welcome/body.html:13</code>' in checks
+    assert "did you mean &#39;first_name&#39;?" in checks
+    assert "Client support:" in checks and "Outlook Windows" in checks
+    assert '<span class="count error">1</span>' in html

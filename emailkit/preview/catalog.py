@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..checks import Report, run_checks
 from ..context import Email
 from ..discovery import discover
 from ..errors import TemplateError
@@ -116,6 +117,7 @@ class Catalog:
         self.version = 0
         self._stamps: dict[str, int] = {}
         self._views: dict[tuple[str, str], SampleView] = {}
+        self._reports: dict[str, Report] = {}
         self._lock = threading.RLock()
         for_root(self.root).auto_reload = True
 
@@ -136,6 +138,7 @@ class Catalog:
             first = not self._stamps
             self._stamps = stamps
             self._views.clear()
+            self._reports.clear()
             self.version += 1
             self.problems = {}
             if not first:
@@ -228,6 +231,13 @@ class Catalog:
             )
         except Exception as error:
             return SampleView(email, sample, Problem.from_exception(error, self.root))
+
+    def checks(self, email: str) -> Report:
+        """The ``emailkit check`` findings of one email (cached until a file changes)."""
+        with self._lock:
+            if email not in self._reports:
+                self._reports[email] = run_checks({email: self.emails[email]})
+            return self._reports[email]
 
     def describe(self) -> dict[str, Any]:
         """What exists, for 404 pages."""

@@ -28,7 +28,7 @@ _INVERSION = (
 
 MODES = ("light", "dark", "inverted")
 WIDTHS = {"desktop": "800px", "mobile": "375px", "full": "100%"}
-TABS = ("html", "text", "source", "headers", "mime")
+TABS = ("html", "text", "source", "headers", "mime", "checks")
 
 
 def in_mode(html: str, mode: str) -> str:

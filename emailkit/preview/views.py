@@ -77,10 +77,13 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         pairs = catalog.samples()
         at = pairs.index((email, sample))
         state = _viewer_state()
+        report = catalog.checks(email)
         return render_template(
             "emailkit_preview/viewer.html",
             view=view,
             state=state,
+            findings=report.for_sample(email, sample),
+            scores=report.scores.get(email, {}),
             previous=pairs[at - 1] if at > 0 else None,
             next=pairs[at + 1] if at + 1 < len(pairs) else None,
             html_url=url_for(".html", email=email, sample=sample, mode=state["mode"]),
@@ -155,6 +158,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             recipients=None,
             csrf_token=generate_csrf,
             stored=stored,
+            findings=[],
+            scores={},
         )
 
     @blueprint.get("/outbox/<stem>.html")

@@ -57,7 +57,7 @@
 
   var keys = {
     "1": ["tab", "html"], "2": ["tab", "text"], "3": ["tab", "source"], "4": ["tab", "headers"],
-    "5": ["tab", "mime"], "d": ["width", "desktop"], "m": ["width", "mobile"], "f": ["width", "full"],
+    "5": ["tab", "mime"], "6": ["tab", "checks"], "d": ["width", "desktop"], "m": ["width", "mobile"], "f": ["width", "full"],
     "l": ["mode", "light"], "n": ["mode", "dark"], "i": ["mode", "inverted"]
   };
   document.addEventListener("keydown", function (event) {

@@ -1,0 +1,90 @@
+"""``emailkit check``: find what breaks in real inboxes before it is sent.
+
+Every email and sample goes through the checks of :mod:`.context` (the templates against the
+class's fields, statically), :mod:`.markup` (size, links, images, accessibility, the text
+part, the compile path) and :mod:`.support` (the caniemail data on which clients support the
+HTML and CSS used). Each :class:`Finding` has a severity, the email and sample, the file and
+line where it can be traced, and a one-line hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..context import Email
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found."""
+
+    severity: Severity
+    check: str
+    email: str
+    message: str
+    hint: str
+    sample: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        if not self.file:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class Report:
+    """All findings, and each email's support score per mail client (percent)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    samples: int = 0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def for_sample(self, email: str, sample: str) -> list[Finding]:
+        """What the viewer shows for one sample: its findings and its email's."""
+        return [f for f in self.findings if f.email == email and f.sample in (None, sample)]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [asdict(f) for f in self.findings],
+            "scores": self.scores,
+            "summary": {s: self.count(s) for s in SEVERITIES} | {"samples": self.samples},
+        }
+
+
+def run_checks(emails: dict[str, type[Email]], only: Iterable[str] | None = None) -> Report:
+    """Check every email (or those named in ``only``) and every sample of each."""
+    from . import context, markup, support
+
+    report = Report()
+    selected = set(only) if only is not None else None
+    for name in sorted(emails):
+        if selected is not None and name not in selected:
+            continue
+        cls = emails[name]
+        report.findings.extend(context.check(cls))
+        rendered = markup.render_samples(cls, report)
+        report.findings.extend(markup.check(cls, rendered))
+        findings, scores = support.check(cls, rendered)
+        report.findings.extend(findings)
+        report.scores[name] = scores
+    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+    report.findings.sort(key=lambda f: (f.email, order[f.severity], f.sample or "", f.check))
+    return report
+
+
+__all__ = ["SEVERITIES", "Finding", "Report", "Severity", "run_checks"]

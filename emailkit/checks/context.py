@@ -1,0 +1,116 @@
+"""The templates against the email class, without rendering: a typo is caught in any branch.
+
+Each part is flattened (layouts and includes in place), parsed into Jinja's syntax tree, and
+every name it reads must be a field, ``email`` or a Jinja global; every ``email.x`` must be a
+field, property or method of the class. Fields no template reads are reported as info.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+
+from ..context import Email
+from ..errors import TemplateError
+from . import Finding
+from .source import EmailSources
+
+_JINJA_NAMES = {"loop", "super", "self", "varargs", "kwargs", "caller", "email"}
+
+
+def check(cls: type[Email]) -> list[Finding]:
+    name = cls.email_name
+    try:
+        sources = EmailSources(cls)
+        parts = sources.parts
+    except TemplateError as error:
+        return [
+            Finding(
+                "error",
+                "context.templates",
+                name,
+                error.message,
+                error.hint or "",
+                file=error.filename,
+                line=error.lineno,
+            )
+        ]
+    env = cls.templates().env
+    fields = set(cls.fields())
+    known = fields | _JINJA_NAMES | set(env.globals)
+    used: set[str] = set()
+    findings: list[Finding] = []
+    tags = sources.tags()
+    for part, flattened in parts.items():
+        source = "".join(t.text for t in flattened.prelude) + "".join(
+            p if isinstance(p, str) else p.text for p in flattened.parts
+        )
+        try:
+            tree = env.parse(source)
+        except TemplateSyntaxError:
+            continue  # the rendering check reports it, at its real line
+        undeclared = meta.find_undeclared_variables(tree)
+        used |= undeclared
+        for missing in sorted(undeclared - known):
+            file, line = _where(tags, rf"\b{re.escape(missing)}\b")
+            findings.append(
+                Finding(
+                    "error",
+                    "context.undeclared",
+                    name,
+                    f"{part} reads {missing!r}, which is not a field of {cls.__name__}",
+                    _suggest(missing, fields, f"declare `{missing}: ...` on {cls.__name__}"),
+                    file=file,
+                    line=line,
+                )
+            )
+        for attribute in sorted(set(_email_attributes(tree))):
+            used.add(attribute)
+            if attribute in fields or hasattr(cls, attribute):
+                continue
+            file, line = _where(tags, rf"\bemail\.{re.escape(attribute)}\b")
+            options = fields | {a for a in dir(cls) if not a.startswith("_")}
+            findings.append(
+                Finding(
+                    "error",
+                    "context.attribute",
+                    name,
+                    f"{part} reads email.{attribute}, which {cls.__name__} does not have",
+                    _suggest(attribute, options, "add a property or fix the name"),
+                    file=file,
+                    line=line,
+                )
+            )
+    for unused in sorted(fields - used):
+        findings.append(
+            Finding(
+                "info",
+                "context.unused",
+                name,
+                f"field {unused!r} is not read by any template",
+                "remove it, unless a property or method the templates call uses it",
+            )
+        )
+    return findings
+
+
+def _email_attributes(tree: nodes.Template) -> Iterator[str]:
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == "email":
+            yield node.attr
+
+
+def _where(tags: list, pattern: str) -> tuple[str | None, int | None]:  # type: ignore[type-arg]
+    compiled = re.compile(pattern)
+    for tag in tags:
+        if tag.kind in ("var", "stmt") and compiled.search(tag.text):
+            return tag.origin or None, tag.lineno
+    return None, None
+
+
+def _suggest(name: str, options: set[str], otherwise: str) -> str:
+    close = difflib.get_close_matches(name, sorted(options), n=1)
+    return f"did you mean {close[0]!r}? Otherwise {otherwise}" if close else otherwise.capitalize()
