@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import flask_mail
 
-from .errors import ContextError, TemplateError
+from .errors import ConfigError, ContextError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
 from .templates import Templates, for_root
@@ -152,6 +152,7 @@ class Email:
         sender: Recipient | None = None,
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        message_id: str | None = None,
     ) -> Message:
         """Render and build a Flask-Mail message (see :meth:`Rendered.message`)."""
         return self.render().message(
@@ -162,6 +163,7 @@ class Email:
             sender=sender,
             attachments=attachments,
             headers=headers,
+            message_id=message_id,
         )
 
     def send(
@@ -224,6 +226,40 @@ class Email:
                 attachments=attachments,
                 headers=headers,
             )
+        )
+
+    def send_later(
+        self,
+        to: Recipient | Iterable[Recipient],
+        *,
+        countdown: float | None = None,
+        eta: Any = None,
+        queue: str | None = None,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
+        reply_to: Recipient | None = None,
+        sender: Recipient | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Queue on Celery (see :mod:`emailkit.celery`); returns the Message-ID it will carry.
+
+        Field values travel as JSON: a value that cannot raises ContextError here.
+        """
+        try:
+            from .celery import send_later
+        except ImportError as error:  # celery is an optional extra
+            raise ConfigError("send_later needs Celery: pip install 'emailkit[celery]'") from error
+        return send_later(
+            self,
+            to,
+            countdown=countdown,
+            eta=eta,
+            queue=queue,
+            cc=cc,
+            bcc=bcc,
+            reply_to=reply_to,
+            sender=sender,
+            headers=headers,
         )
 
     def __repr__(self) -> str:

@@ -80,17 +80,17 @@ class SendError(EmailError):
         self,
         message: str,
         *,
-        email: str,
-        recipients: list[str],
-        message_id: str,
-        attempts: int,
+        email: str = "",
+        recipients: list[str] | None = None,
+        message_id: str = "",
+        attempts: int = 0,
         smtp_code: int | None = None,
         smtp_reply: str | None = None,
         saved_to: str | None = None,
     ) -> None:
         super().__init__(message)
         self.email = email
-        self.recipients = recipients
+        self.recipients = recipients or []
         self.message_id = message_id
         self.attempts = attempts
         self.smtp_code = smtp_code

@@ -70,6 +70,16 @@ class MailFolder:
         _write_atomically(path, message.as_bytes())
         return StoredMessage(path, details)
 
+    def save_task(self, payload: dict[str, Any], *, reason: str) -> Path:
+        """Keep a queued email that could not even be built, as the JSON it was queued as."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha1(str(payload.get("message_id")).encode()).hexdigest()[:12]
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.path / f"{stamp}-task-{digest}.task.json"
+        data = {"payload": payload, "reason": reason, "saved_at": time.time()}
+        _write_atomically(path, json.dumps(data, indent=2).encode())
+        return path
+
     def __iter__(self) -> Iterator[StoredMessage]:
         if not self.path.is_dir():
             return

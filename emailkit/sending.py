@@ -213,14 +213,19 @@ class Deliverer:
             for attempt in self.policy.retrying(before_sleep=self._log_retry(message, email)):
                 with attempt:
                     attempts += 1
-                    connection = self.connect()
-                    try:
-                        connection.send(message)
-                    finally:
-                        connection.close()
+                    self.send_once(message)
         except Exception as error:
             raise self.keep_failed(message, error, attempts) from error
         return message.msgId
+
+    def send_once(self, message: Message) -> None:
+        """One attempt on a new connection; the caller decides about retries (Celery does)."""
+        check_sendable(message, message.email_name or "message")
+        connection = self.connect()
+        try:
+            connection.send(message)
+        finally:
+            connection.close()
 
     def deliver_many(
         self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]

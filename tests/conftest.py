@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -63,10 +64,16 @@ class SmtpSink:
     connections: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=dict)
+    stalled: threading.Event = field(default_factory=threading.Event)
+
+    _parsed: list[ParsedMessage] = field(default_factory=list)
 
     @property
     def messages(self) -> list[ParsedMessage]:
-        return [message_from_bytes(envelope.original_content) for envelope in self.envelopes]
+        # Parsed once each: aiosmtpd reads every attribute of its handler on each connection.
+        for envelope in self.envelopes[len(self._parsed) :]:
+            self._parsed.append(message_from_bytes(envelope.original_content))
+        return list(self._parsed)
 
     def fail(self, stage: str, fault: str, times: int = 1) -> None:
         self.faults.setdefault(stage, []).extend([fault] * times)
@@ -97,6 +104,7 @@ class SmtpSink:
             server.transport.close()
             return "421 dropped"
         if fault == "stall":
+            self.stalled.set()
             await asyncio.sleep(3600)  # cancelled when the server stops
         if fault:
             return f"{fault} {'4.3.0 Try again later' if fault < '500' else '5.7.1 Rejected'}"
@@ -230,3 +238,56 @@ def preview_server(tmp_path) -> Iterator[PreviewServer]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@dataclass
+class RedisServer:
+    url: str
+    port: int
+
+    def client(self):  # type: ignore[no-untyped-def]
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """Debian's redis-server on 127.0.0.1 and a free port (scripts/test installs it)."""
+    import subprocess
+    import time
+
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    server = RedisServer(f"redis://127.0.0.1:{port}/0", port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if server.client().ping():
+                break
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,226 @@
+"""Background sending on Celery (``pip install emailkit[celery]``).
+
+```python
+from emailkit.celery import register_tasks
+register_tasks(celery_app, flask_app)
+Welcome(user_name="Ada", confirm_url=url).send_later(to="ada@example.com", countdown=60)
+```
+
+``send_later`` renders the email once at enqueue time (so template and address errors raise
+in the caller) and queues the class's import path, its field values as JSON (never pickle)
+and the Message-ID. The worker rebuilds the email inside the Flask app context, renders it
+and sends one attempt; transient failures are retried by Celery with exponential backoff,
+jitter and a cap, keeping the same Message-ID; a message that fails for good goes to the
+failed-mail folder, as in-process sending does. Tasks are acknowledged late and rejected when
+the worker is lost, so a killed worker's message is delivered by another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery, Task
+from flask import Flask, current_app, has_app_context
+from werkzeug.utils import import_string
+
+from .errors import ConfigError, ContextError
+from .extension import EmailKit
+from .mime import Recipient, recipients_list
+from .sending import is_transient
+
+if TYPE_CHECKING:
+    from .context import Email
+
+TASK_NAME = "emailkit.send_email"
+_EXTENSION_KEY = "emailkit_celery"
+_TAG = "__emailkit__"
+logger = logging.getLogger("emailkit")
+
+
+def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
+    """Register the sending task on ``celery_app``, running inside ``flask_app``'s context.
+
+    Config (Flask's): ``EMAILKIT_CELERY_MAX_RETRIES`` [8], ``EMAILKIT_CELERY_RETRY_DELAY``
+    [10 s] and ``EMAILKIT_CELERY_RETRY_MAX_DELAY`` [600 s]: the n-th retry waits a random time
+    up to ``min(max_delay, delay * 2**n)``.
+    """
+
+    @celery_app.task(
+        name=TASK_NAME,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        ignore_result=True,
+        serializer="json",
+        max_retries=None,
+    )
+    def send_email(task: Task, payload: dict[str, Any]) -> str:
+        with flask_app.app_context():
+            return _deliver(task, payload)
+
+    flask_app.extensions[_EXTENSION_KEY] = send_email
+    return send_email
+
+
+def _deliver(task: Task, payload: dict[str, Any]) -> str:
+    config = current_app.config
+    deliverer = EmailKit.state().deliverer
+    try:
+        cls = import_string(payload["email"])
+        email = cls(**decode(payload["fields"]))
+        message = email.message(
+            _recipients(payload["to"]),
+            cc=_recipients(payload.get("cc")),
+            bcc=_recipients(payload.get("bcc")),
+            reply_to=_recipient(payload.get("reply_to")),
+            sender=_recipient(payload.get("sender")),
+            headers=payload.get("headers"),
+            message_id=payload["message_id"],
+        )
+    except Exception as error:
+        # It cannot be built here (code changed since it was queued?): keep the task itself.
+        path = deliverer.failed.save_task(payload, reason=f"{type(error).__name__}: {error}")
+        logger.error(
+            "%s could not be built in the worker (%s); kept in %s",
+            payload.get("email"),
+            error,
+            path,
+        )
+        raise
+    retries = task.request.retries
+    try:
+        deliverer.send_once(message)
+    except Exception as error:
+        max_retries = int(config.get("EMAILKIT_CELERY_MAX_RETRIES", 8))
+        if is_transient(error) and retries < max_retries:
+            delay = float(config.get("EMAILKIT_CELERY_RETRY_DELAY", 10.0))
+            cap = float(config.get("EMAILKIT_CELERY_RETRY_MAX_DELAY", 600.0))
+            countdown = random.uniform(0, min(cap, delay * 2**retries))
+            logger.warning(
+                "%s to %s: attempt %d failed (%s); retrying in %.1f s",
+                message.email_name,
+                ", ".join(message.envelope_recipients),
+                retries + 1,
+                error,
+                countdown,
+            )
+            raise task.retry(exc=error, countdown=countdown) from error
+        raise deliverer.keep_failed(message, error, retries + 1) from error
+    return message.msgId
+
+
+def send_later(
+    email: Email,
+    to: Recipient | Iterable[Recipient],
+    *,
+    countdown: float | None = None,
+    eta: dt.datetime | None = None,
+    queue: str | None = None,
+    cc: Recipient | Iterable[Recipient] | None = None,
+    bcc: Recipient | Iterable[Recipient] | None = None,
+    reply_to: Recipient | None = None,
+    sender: Recipient | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with."""
+    if not has_app_context() or _EXTENSION_KEY not in current_app.extensions:
+        raise ConfigError(
+            "send_later needs the Celery task: call emailkit.celery.register_tasks(celery_app, "
+            "flask_app) and enqueue inside the Flask app context."
+        )
+    cls = type(email)
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    if cls.__module__.startswith("_emailkit_root_") or "<locals>" in cls.__qualname__:
+        raise ContextError(
+            f"{cls.__name__} was loaded from a folder, not imported from a package, so a worker "
+            "cannot import it: make the emails root an importable package (emails/__init__.py "
+            "on the worker's path)."
+        )
+    fields = {
+        name: encode(value, f"{cls.__name__}.{name}")
+        for name, value in email.field_values().items()
+    }
+    message = email.message(
+        to, cc=cc, bcc=bcc, reply_to=reply_to, sender=sender, headers=headers
+    )  # renders and validates now: errors raise here, not in the worker
+    payload = {
+        "email": path,
+        "fields": fields,
+        "to": [_plain(r) for r in recipients_list(to)],
+        "cc": [_plain(r) for r in recipients_list(cc)],
+        "bcc": [_plain(r) for r in recipients_list(bcc)],
+        "reply_to": _plain(reply_to) if reply_to else None,
+        "sender": _plain(sender) if sender else None,
+        "headers": dict(headers or {}),
+        "message_id": message.msgId,
+    }
+    task = current_app.extensions[_EXTENSION_KEY]
+    task.apply_async(args=[payload], countdown=countdown, eta=eta, queue=queue, serializer="json")
+    return message.msgId
+
+
+def _plain(recipient: Recipient) -> str | list[str]:
+    return list(recipient) if isinstance(recipient, tuple) else recipient
+
+
+def _recipient(value: str | list[str] | None) -> Recipient | None:
+    return (value[0], value[1]) if isinstance(value, list) else value
+
+
+def _recipients(values: list[str | list[str]] | None) -> list[Recipient]:
+    return [r for r in (_recipient(v) for v in values or []) if r is not None]
+
+
+def encode(value: Any, where: str) -> Any:
+    """``value`` as JSON data: plain JSON types, plus Decimal, dates, times and UUIDs tagged.
+
+    Anything else raises :class:`ContextError` naming the field, at enqueue time.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [encode(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        if _TAG in value or not all(isinstance(key, str) for key in value):
+            raise ContextError(f"{where}: dict keys must be strings (and not {_TAG!r})")
+        return {key: encode(item, f"{where}[{key!r}]") for key, item in value.items()}
+    for kind, types in (
+        ("decimal", Decimal),
+        ("datetime", dt.datetime),
+        ("date", dt.date),
+        ("time", dt.time),
+        ("uuid", uuid.UUID),
+    ):
+        if isinstance(value, types):
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            return {_TAG: kind, "value": text}
+    raise ContextError(
+        f"{where} is a {type(value).__name__}, which send_later cannot carry: a queued email "
+        "holds JSON data (str, numbers, bools, None, lists, dicts, Decimal, dates, UUIDs). "
+        "Pass plain data, or an id the worker looks the object up by."
+    )
+
+
+def decode(value: Any) -> Any:
+    """The inverse of :func:`encode`."""
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    if isinstance(value, dict):
+        kind = value.get(_TAG)
+        if kind is None:
+            return {key: decode(item) for key, item in value.items()}
+        text = value["value"]
+        return {
+            "decimal": Decimal,
+            "datetime": dt.datetime.fromisoformat,
+            "date": dt.date.fromisoformat,
+            "time": dt.time.fromisoformat,
+            "uuid": uuid.UUID,
+        }[kind](text)
+    return value

@@ -1,0 +1,331 @@
+"""Background sending through a real Redis broker and real Celery workers into aiosmtpd."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from decimal import Decimal
+from email import message_from_bytes
+
+import pytest
+from flask import Flask
+
+from emailkit import ConfigError, ContextError, Email, EmailKit
+
+from .conftest import REPO
+
+APP_MODULE = """
+import os
+from celery import Celery
+from flask import Flask
+from emailkit import EmailKit
+from emailkit.celery import register_tasks
+
+flask_app = Flask("celery_test", instance_path=os.environ["EK_INSTANCE"])
+flask_app.config.update(
+    MAIL_SERVER="127.0.0.1",
+    MAIL_PORT=int(os.environ["EK_SMTP_PORT"]),
+    MAIL_DEFAULT_SENDER="noreply@acme.example.com",
+    EMAILKIT_SMTP_TIMEOUT=30,
+    EMAILKIT_CELERY_MAX_RETRIES=5,
+    EMAILKIT_CELERY_RETRY_DELAY=0.2,
+    EMAILKIT_CELERY_RETRY_MAX_DELAY=1,
+)
+EmailKit(flask_app)
+celery_app = Celery("celery_test", broker=os.environ["EK_BROKER"])
+celery_app.conf.update(
+    worker_prefetch_multiplier=1,
+    broker_transport_options={
+        "visibility_timeout": 4,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    },
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+register_tasks(celery_app, flask_app)
+"""
+
+
+class CeleryRig:
+    """One app module, shared by this process (the producer) and worker processes."""
+
+    def __init__(self, tmp_path, redis_server, smtp_server):
+        self.tmp_path = tmp_path
+        self.redis = redis_server
+        self.sink = smtp_server
+        self.name = f"ekworker_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{self.name}.py").write_text(APP_MODULE)
+        self.env = {
+            **os.environ,
+            "EK_INSTANCE": str(tmp_path / "instance"),
+            "EK_SMTP_PORT": str(smtp_server.port),
+            "EK_BROKER": redis_server.url,
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)]),
+        }
+        os.environ.update({k: self.env[k] for k in ("EK_INSTANCE", "EK_SMTP_PORT", "EK_BROKER")})
+        spec = importlib.util.spec_from_file_location(self.name, tmp_path / f"{self.name}.py")
+        self.module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.module)
+        self.workers: list[subprocess.Popen] = []
+
+    def start_worker(self) -> None:
+        log = open(self.tmp_path / f"worker{len(self.workers)}.log", "w")  # noqa: SIM115
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            self.name,
+            "worker",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        worker = subprocess.Popen(
+            command,
+            cwd=self.tmp_path,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append(worker)
+        path = self.tmp_path / f"worker{len(self.workers) - 1}.log"
+        deadline = time.monotonic() + 60
+        while " ready." not in path.read_text():
+            assert worker.poll() is None, path.read_text()
+            assert time.monotonic() < deadline, path.read_text()
+            time.sleep(0.05)
+
+    def kill_worker(self) -> None:
+        """SIGKILL the newest worker and its pool processes, as a crash or OOM would."""
+        worker = self.workers[-1]
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    def wait_for_messages(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.sink.envelopes) < count:
+            assert time.monotonic() < deadline, f"{len(self.sink.envelopes)} of {count} arrived"
+            time.sleep(0.02)
+
+    def queue_is_empty(self) -> bool:
+        client = self.redis.client()
+        return client.llen("celery") == 0 and client.hlen("unacked") == 0
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def rig(tmp_path, redis_server, smtp_server):
+    redis_server.client().flushall()
+    rig = CeleryRig(tmp_path, redis_server, smtp_server)
+    yield rig
+    rig.stop()
+
+
+def welcome(name: str):
+    from emails.welcome import Welcome
+
+    return Welcome(user_name=name, confirm_url=f"https://acme.example.com/c/{name}")
+
+
+def message_ids(sink) -> list[str]:
+    return [message_from_bytes(e.original_content)["Message-ID"] for e in sink.envelopes]
+
+
+def test_a_thousand_emails_arrive_exactly_once(rig, artifacts):
+    rig.start_worker()
+    started = time.perf_counter()
+    with rig.module.flask_app.app_context():
+        queued = [welcome(f"u{i}").send_later(to=f"u{i}@example.com") for i in range(1000)]
+    enqueued = time.perf_counter()
+    rig.wait_for_messages(1000)
+    delivered = time.perf_counter()
+    assert sorted(message_ids(rig.sink)) == sorted(queued)  # each once, with its Message-ID
+    assert sorted(r for e in rig.sink.envelopes for r in e.rcpt_tos) == sorted(
+        f"u{i}@example.com" for i in range(1000)
+    )
+    deadline = time.monotonic() + 10
+    while not rig.queue_is_empty():  # every task acknowledged
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    timings = {
+        "emails": 1000,
+        "worker_concurrency": 2,
+        "enqueue_seconds": round(enqueued - started, 2),
+        "enqueue_to_last_delivery_seconds": round(delivered - started, 2),
+    }
+    (artifacts / "celery-throughput.json").write_text(json.dumps(timings, indent=2))
+    print("celery timings:", timings)
+
+
+def test_transient_failures_are_retried_with_the_same_message_id(rig):
+    rig.sink.fail("data", "451", times=2)
+    rig.sink.fail("rcpt", "452", times=1)
+    rig.sink.fail("connect", "drop", times=1)
+    rig.start_worker()
+    with rig.module.flask_app.app_context():
+        queued = [welcome(f"r{i}").send_later(to=f"r{i}@example.com") for i in range(3)]
+    rig.wait_for_messages(3, timeout=60)
+    assert sorted(message_ids(rig.sink)) == sorted(queued)
+    assert rig.sink.connections >= 3 + 4
+
+
+def test_permanent_failure_is_kept_in_the_failed_folder(rig):
+    rig.sink.fail("rcpt", "550")
+    rig.start_worker()
+    with rig.module.flask_app.app_context():
+        message_id = welcome("p").send_later(to="gone@example.com")
+    failed = rig.tmp_path / "instance" / "emailkit" / "failed"
+    deadline = time.monotonic() + 30
+    while not list(failed.glob("*.json")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (meta,) = [json.loads(p.read_text()) for p in failed.glob("*.json")]
+    assert (meta["message_id"], meta["smtp_code"], meta["recipients"]) == (
+        message_id,
+        550,
+        ["gone@example.com"],
+    )
+    assert rig.sink.envelopes == []
+
+
+def test_message_of_a_killed_worker_is_delivered_by_the_next(rig):
+    rig.sink.fail("data", "stall")  # the first worker hangs in DATA, mid-task
+    rig.start_worker()
+    with rig.module.flask_app.app_context():
+        message_id = welcome("k").send_later(to="k@example.com")
+    assert rig.sink.stalled.wait(timeout=30)
+    rig.kill_worker()
+    assert rig.sink.envelopes == []
+    rig.start_worker()
+    rig.wait_for_messages(1, timeout=60)
+    assert message_ids(rig.sink) == [message_id]
+
+
+# Eager mode: no broker, no worker; what send_later refuses at enqueue time.
+
+
+@pytest.fixture
+def eager_app(tmp_path, smtp_server):
+    from celery import Celery
+
+    from emailkit.celery import register_tasks
+
+    app = Flask("eager", instance_path=str(tmp_path / "instance"))
+    app.config.update(
+        MAIL_SERVER=smtp_server.host,
+        MAIL_PORT=smtp_server.port,
+        MAIL_DEFAULT_SENDER="noreply@acme.example.com",
+    )
+    EmailKit(app)
+    celery_app = Celery("eager")
+    celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    register_tasks(celery_app, app)
+    with app.app_context():
+        yield app
+
+
+class Invoice(Email):
+    template = str(REPO / "tests" / "emails_for_celery" / "invoice")
+    number: str
+    total: Decimal
+    due: dt.date
+    paid_at: dt.datetime | None = None
+    lines: list[dict] = []  # noqa: RUF012
+
+
+def test_fields_travel_as_json_and_come_back_typed(eager_app, smtp_server):
+    invoice = Invoice(
+        number="F-7",
+        total=Decimal("12.50"),
+        due=dt.date(2026, 12, 1),
+        paid_at=dt.datetime(2026, 11, 2, 9, 30),
+        lines=[{"name": "Tea", "qty": 2}],
+    )
+    message_id = invoice.send_later(to="ada@example.com")
+    received = smtp_server.messages[0]
+    assert received["Message-ID"] == message_id
+    body = received.get_payload(decode=True).decode()
+    assert "F-7: 12.50 due 2026-12-01 paid 2026-11-02 09:30:00 Tea x2" in body
+
+
+def test_field_that_is_not_json_is_refused_at_enqueue_time(eager_app, smtp_server):
+    from emails.receipt import Receipt
+
+    receipt = Receipt.previews()["default"]
+    with pytest.raises(
+        ContextError, match=r"Receipt\.items\[0\] is a LineItem, which send_later cannot carry"
+    ):
+        receipt.send_later(to="ada@example.com")
+    assert smtp_server.connections == 0
+
+
+def test_template_and_address_errors_raise_at_enqueue_time(eager_app):
+    with pytest.raises(Exception, match="not valid"):
+        welcome("a").send_later(to="not-an-address")
+
+
+def test_emails_loaded_from_a_folder_cannot_be_queued(eager_app, emails_root):
+    folder = emails_root.email("note", subject_txt="Hi", body_txt="x")
+
+    class Note(Email):
+        template = folder
+
+    with pytest.raises(ContextError, match="cannot import it"):
+        Note().send_later(to="ada@example.com")
+
+
+def test_send_later_without_register_tasks_says_what_to_do(tmp_path):
+    app = Flask("plain", instance_path=str(tmp_path))
+    app.config.update(TESTING=True)
+    EmailKit(app)
+    with app.app_context(), pytest.raises(ConfigError, match="register_tasks"):
+        welcome("a").send_later(to="ada@example.com")
+
+
+def test_the_core_works_without_celery_installed(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["celery"] = None  # as if not installed
+        from emails.welcome import Welcome
+        print(Welcome(user_name="Ada", confirm_url="https://x.example.com").render().subject)
+        try:
+            Welcome(user_name="Ada", confirm_url="https://x.example.com").send_later(to="a@b.io")
+        except Exception as error:
+            print(type(error).__name__, error)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Welcome to Acme, Ada!" in done.stdout
+    assert "ConfigError send_later needs Celery: pip install 'emailkit[celery]'" in done.stdout
