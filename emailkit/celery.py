@@ -82,6 +82,7 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
             sender=_recipient(payload.get("sender")),
             headers=payload.get("headers"),
             message_id=payload["message_id"],
+            locale=payload.get("locale"),
         )
     except Exception as error:
         # It cannot be built here (code changed since it was queued?): keep the task itself.
@@ -127,6 +128,7 @@ def send_later(
     reply_to: Recipient | None = None,
     sender: Recipient | None = None,
     headers: Mapping[str, str] | None = None,
+    locale: str | None = None,
 ) -> str:
     """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with."""
     if not has_app_context() or _EXTENSION_KEY not in current_app.extensions:
@@ -146,8 +148,11 @@ def send_later(
         name: encode(value, f"{cls.__name__}.{name}")
         for name, value in email.field_values().items()
     }
+    from .context import default_locale
+
+    locale = locale or default_locale()  # fixed now: the worker has no user to ask
     message = email.message(
-        to, cc=cc, bcc=bcc, reply_to=reply_to, sender=sender, headers=headers
+        to, cc=cc, bcc=bcc, reply_to=reply_to, sender=sender, headers=headers, locale=locale
     )  # renders and validates now: errors raise here, not in the worker
     payload = {
         "email": path,
@@ -159,6 +164,7 @@ def send_later(
         "sender": _plain(sender) if sender else None,
         "headers": dict(headers or {}),
         "message_id": message.msgId,
+        "locale": locale,
     }
     task = current_app.extensions[_EXTENSION_KEY]
     task.apply_async(args=[payload], countdown=countdown, eta=eta, queue=queue, serializer="json")

@@ -189,6 +189,29 @@ def _add_commands(group: click.Group) -> None:
         if report.errors:
             raise SystemExit(1)
 
+    @group.group("i18n")
+    def i18n_group() -> None:
+        """Message catalogs for {% trans %} blocks (under <root>/_locales)."""
+
+    @i18n_group.command("extract")
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="default: <root>/_locales/messages.pot",
+    )
+    @_reports_errors
+    def extract_command(output: Path | None) -> None:
+        """Write the .pot template of every translatable string in the emails.
+
+        Then create or update each language with Babel's own tool, e.g.
+        pybabel init -i emails/_locales/messages.pot -d emails/_locales -l fr
+        """
+        from .catalogs import extract
+
+        target, count = extract(_root(), output)
+        click.echo(f"Wrote {count} message(s) to {target}.")
+
     @group.command("resend-failed")
     @_reports_errors
     def resend_failed_command() -> None:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import flask_mail
 
+from . import locales
 from .errors import ConfigError, ContextError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
@@ -111,10 +112,12 @@ class Email:
         """The field values of this instance, by name."""
         return {name: getattr(self, name) for name in self._fields}
 
-    def template_context(self) -> dict[str, Any]:
-        """What the templates see: every field, and the instance as ``email``."""
+    def template_context(self, locale: str | None = None) -> dict[str, Any]:
+        """What the templates see: every field, the instance as ``email``, and ``locale``,
+        ``lang`` and ``dir`` (see :mod:`emailkit.locales`)."""
         context = self.field_values()
         context["email"] = self
+        context.update(locales.template_context(locale))
         return context
 
     @classmethod
@@ -136,10 +139,19 @@ class Email:
             )
         return cls._folder
 
-    def render(self) -> Rendered:
-        """Render subject, text and HTML (CSS inlined)."""
+    @classmethod
+    def locales(cls) -> list[str]:
+        """The locales this email has variants or catalogs for (besides the default)."""
+        return cls.templates().locales(cls._require_folder().name)
+
+    def render(self, locale: str | None = None) -> Rendered:
+        """Render subject, text and HTML (CSS inlined) in ``locale``; without one, in the
+        app's ``EMAILKIT_DEFAULT_LOCALE`` (a name, or a callable returning one) if any."""
         folder = self._require_folder()
-        compiled = self.templates().compiled(folder.name)
+        locale = locale or default_locale()
+        if locale:
+            locales.parse(locale)  # an unknown name is an error, not a silent fallback
+        compiled = self.templates().compiled(folder.name, locale)
         return render(self, compiled)
 
     def message(
@@ -153,9 +165,10 @@ class Email:
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
+        locale: str | None = None,
     ) -> Message:
-        """Render and build a Flask-Mail message (see :meth:`Rendered.message`)."""
-        return self.render().message(
+        """Render in ``locale`` and build a Flask-Mail message (see :meth:`Rendered.message`)."""
+        return self.render(locale).message(
             to,
             cc=cc,
             bcc=bcc,
@@ -176,8 +189,9 @@ class Email:
         sender: Recipient | None = None,
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> str:
-        """Render and send now through the app's EmailKit; returns the Message-ID.
+        """Render (in ``locale``) and send now through the app's EmailKit; returns the Message-ID.
 
         Transient failures are retried; a message that still fails raises
         :class:`~emailkit.SendError` and is kept in the failed-mail folder.
@@ -194,6 +208,7 @@ class Email:
                 sender=sender,
                 attachments=attachments,
                 headers=headers,
+                locale=locale,
             )
         )
 
@@ -207,6 +222,7 @@ class Email:
         sender: Recipient | None = None,
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> Future[str]:
         """Render now, send on the app's thread pool; the future gives the Message-ID.
 
@@ -225,6 +241,7 @@ class Email:
                 sender=sender,
                 attachments=attachments,
                 headers=headers,
+                locale=locale,
             )
         )
 
@@ -240,6 +257,7 @@ class Email:
         reply_to: Recipient | None = None,
         sender: Recipient | None = None,
         headers: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> str:
         """Queue on Celery (see :mod:`emailkit.celery`); returns the Message-ID it will carry.
 
@@ -260,6 +278,7 @@ class Email:
             reply_to=reply_to,
             sender=sender,
             headers=headers,
+            locale=locale,
         )
 
     def __repr__(self) -> str:
@@ -272,6 +291,18 @@ class Email:
         return self.field_values() == other.field_values()  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def default_locale() -> str | None:
+    """``EMAILKIT_DEFAULT_LOCALE`` of the current app: a locale name, or a callable (such as
+    the signed-in user's language) returning one or None."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    setting = current_app.config.get("EMAILKIT_DEFAULT_LOCALE")
+    value = setting() if callable(setting) else setting
+    return str(value) if value else None
 
 
 def _listing(fields: Mapping[str, Any]) -> str:

@@ -23,6 +23,7 @@ _WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
 _STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
 _SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+_ENDTRANS = re.compile(r"\{%[-+]?\s*endtrans\s*[-+]?%\}")
 
 
 class Unflattenable(Exception):
@@ -31,7 +32,8 @@ class Unflattenable(Exception):
 
 @dataclass(frozen=True)
 class Tag:
-    """One Jinja tag as written: ``kind`` is ``var``, ``stmt``, ``comment`` or ``raw``.
+    """One Jinja tag as written: ``kind`` is ``var``, ``stmt``, ``comment``, ``raw`` or
+    ``trans`` (a whole ``{% trans %}...{% endtrans %}`` block).
 
     ``origin`` and ``lineno`` say where it was written.
     """
@@ -89,10 +91,11 @@ def scan(source: str, origin: str = "") -> list[str | Tag]:
             lineno += source.count("\n", pos, start)
         text = source[start:end]
         tag = Tag(kind, text, lineno, origin)
-        if tag.keyword == "raw":
-            closing = _ENDRAW.search(source, end)
+        if tag.keyword in ("raw", "trans"):
+            # Kept whole: raw text is literal, and a trans block's text is its message id.
+            closing = (_ENDRAW if tag.keyword == "raw" else _ENDTRANS).search(source, end)
             end = len(source) if closing is None else closing.end()
-            tag = Tag("raw", source[start:end], lineno, origin)
+            tag = Tag(tag.keyword, source[start:end], lineno, origin)
         parts.append(tag)
         lineno += source.count("\n", start, end)
         pos = end

@@ -192,6 +192,8 @@ class _Protector:
                 context.feed(content)
                 out.append(content)
                 continue
+            if part.kind == "trans" and "<" in part.text:
+                raise Unflattenable(f"{part.where}: markup inside {{% trans %}} is not inlined")
             if context.state == context.TAG_OPEN:
                 raise Unflattenable(f"{part.where}: {part.text} right after '<' names an element")
             if context.state == context.RAW_TEXT and context.element == "style":

@@ -31,7 +31,7 @@ class _Session:
 
     store: SnapshotStore
     settings: ProjectSettings
-    samples: list[tuple[str, str]] = field(default_factory=list)
+    samples: list[tuple[str, str, str | None]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     generated: int = 0
     ran: int = 0
@@ -62,19 +62,32 @@ class SnapshotMismatch(Exception):
 class EmailSnapshotItem(pytest.Item):
     """One sample of one email, compared with its snapshot files."""
 
-    def __init__(self, *, email_class: type[Email], email: str, sample: str, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        email_class: type[Email],
+        email: str,
+        sample: str,
+        locale: str | None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.email_class = email_class
         self.email = email
         self.sample = sample
+        self.locale = locale
         self.add_marker("emailkit_snapshot")
 
     def runtest(self) -> None:
         state = self.config.stash[_SESSION]
         state.ran += 1
-        rendered = self.email_class.previews()[self.sample].render()
+        rendered = self.email_class.previews()[self.sample].render(self.locale)
         outcome = state.store.check(
-            self.email, self.sample, rendered, update=self.config.getoption("emailkit_update")
+            self.email,
+            self.sample,
+            rendered,
+            update=self.config.getoption("emailkit_update"),
+            locale=self.locale,
         )
         state.outcomes.append(outcome)
         if not outcome.passed:
@@ -132,7 +145,12 @@ def pytest_collection_modifyitems(
     added: list[pytest.Item] = []
     try:
         emails = discover(settings.root)
-        pairs = [(name, sample) for name in sorted(emails) for sample in emails[name].previews()]
+        pairs = [
+            (name, sample, locale)
+            for name in sorted(emails)
+            for sample in emails[name].previews()
+            for locale in (None, *emails[name].locales())
+        ]
     except Exception as error:
         added.append(
             _BrokenEmails.from_parent(
@@ -141,15 +159,17 @@ def pytest_collection_modifyitems(
         )
         pairs = []
     state.samples = pairs
-    for email, sample in pairs:
+    for email, sample, locale in pairs:
+        suffix = f"/{locale}" if locale else ""
         added.append(
             EmailSnapshotItem.from_parent(
                 folder,
-                name=f"test_email_snapshot[{email}/{sample}]",
+                name=f"test_email_snapshot[{email}/{sample}{suffix}]",
                 path=settings.snapshots,
                 email_class=emails[email],
                 email=email,
                 sample=sample,
+                locale=locale,
             )
         )
     state.generated = len(pairs)

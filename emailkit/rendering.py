@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import flask_mail
 from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
+from . import locales
 from .errors import ContextError, EmailError, HeaderError, TemplateError
 from .inline import inject_css, inline_css
 from .mime import (
@@ -43,6 +44,7 @@ class Rendered:
     html: str | None
     text_part: str | None = field(default=None, repr=False)
     unsubscribe_url: str | None = None
+    locale: str | None = None
 
     @cached_property
     def text(self) -> str:
@@ -97,7 +99,10 @@ class Rendered:
 
 def render(email: Email, compiled: CompiledEmail) -> Rendered:
     """Render ``email`` with its compiled templates."""
-    context = email.template_context()
+    context = email.template_context(compiled.locale)
+    if compiled.content_locale != compiled.locale:  # fell back: say the text's language
+        content = locales.template_context(compiled.content_locale)
+        context["lang"], context["dir"] = content["lang"], content["dir"]
     part = SUBJECT
     try:
         subject = " ".join(compiled.subject.render(context).split())
@@ -124,6 +129,7 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         html=html,
         text_part=text,
         unsubscribe_url=str(unsubscribe_url) if unsubscribe_url else None,
+        locale=compiled.locale,
     )
 
 

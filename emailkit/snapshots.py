@@ -79,19 +79,29 @@ class SnapshotStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def paths(self, email: str, sample: str) -> dict[str, Path]:
+    def paths(self, email: str, sample: str, locale: str | None = None) -> dict[str, Path]:
+        """The files of a sample; a locale's go beside the default's as ``<sample>.<locale>.*``."""
         for name, kind in ((email, "email"), (sample, "sample")):
             if not _SAFE_NAME.match(name):
                 raise ContextError(
                     f"{kind} name {name!r} cannot name a snapshot file; use letters, digits, "
                     "'-', '_' and '.'"
                 )
-        return {part: self.folder / email / f"{sample}{suffix}" for part, suffix in PARTS.items()}
+        stem = f"{sample}.{locale}" if locale else sample
+        return {part: self.folder / email / f"{stem}{suffix}" for part, suffix in PARTS.items()}
 
-    def check(self, email: str, sample: str, rendered: Rendered, *, update: bool) -> Outcome:
+    def check(
+        self,
+        email: str,
+        sample: str,
+        rendered: Rendered,
+        *,
+        update: bool,
+        locale: str | None = None,
+    ) -> Outcome:
         """Compare, write what is missing, and with ``update`` rewrite what differs."""
-        outcome = Outcome(f"{email}/{sample}")
-        paths = self.paths(email, sample)
+        outcome = Outcome(f"{email}/{sample}" + (f"/{locale}" if locale else ""))
+        paths = self.paths(email, sample, locale)
         for part, content in snapshot_parts(rendered).items():
             path = paths[part]
             if not path.is_file():
@@ -108,11 +118,9 @@ class SnapshotStore:
                 outcome.differences.append((part, path, _diff(stored, content, path)))
         return outcome
 
-    def stale(self, current: Iterable[tuple[str, str]]) -> list[Path]:
-        """Snapshot files whose email or sample no longer exists."""
-        expected = {
-            path for email, sample in current for path in self.paths(email, sample).values()
-        }
+    def stale(self, current: Iterable[tuple[str, str, str | None]]) -> list[Path]:
+        """Snapshot files whose email, sample or locale no longer exists."""
+        expected = {path for key in current for path in self.paths(*key).values()}
         if not self.folder.is_dir():
             return []
         found = (

@@ -22,6 +22,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from . import locales
 from .errors import TemplateError
 from .flatten import Unflattenable, flatten
 from .inline import inline_template
@@ -59,6 +60,8 @@ class CompiledEmail:
 
     name: str
     root: Path
+    locale: str | None
+    content_locale: str | None
     subject: Template
     text: Template | None
     html: Template | None
@@ -96,9 +99,13 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=auto_reload,
+            extensions=["jinja2.ext.i18n"],
         )
+        self.env.filters.update(locales.FILTERS)
+        self.catalogs = locales.Catalogs(root)
+        locales.install_gettext(self.env, self.catalogs)
         self.subject_env = self.env.overlay(finalize=_single_line)
-        self._compiled: dict[str, CompiledEmail] = {}
+        self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload
 
@@ -113,22 +120,38 @@ class Templates:
         self.env.auto_reload = value
         self.subject_env.auto_reload = value
 
-    def compiled(self, name: str) -> CompiledEmail:
-        """The compiled templates of the email folder ``name``, compiling them when needed."""
-        compiled = self._compiled.get(name)
+    def compiled(self, name: str, locale: str | None = None) -> CompiledEmail:
+        """The compiled templates of the email folder ``name`` in ``locale`` (each part from
+        its most specific variant file), compiling them when needed."""
+        key = (name, locale or "")
+        compiled = self._compiled.get(key)
         if compiled is not None and (not self._auto_reload or compiled.is_uptodate()):
             return compiled
         with self._lock:
-            compiled = self._compiled.get(name)
+            compiled = self._compiled.get(key)
             if compiled is None or (self._auto_reload and not compiled.is_uptodate()):
-                compiled = self._compile_traced(name)
-                self._compiled[name] = compiled
+                compiled = self._compile_traced(name, locale)
+                self._compiled[key] = compiled
         return compiled
 
-    def _compile_traced(self, name: str) -> CompiledEmail:
+    def locales(self, name: str) -> list[str]:
+        """The locales the email ``name`` has: its variant files, and the catalogs when its
+        templates use ``{% trans %}``."""
+        folder = self.root / name
+        found = {m.group(2) for p in folder.glob("*.*.*") if (m := locales.VARIANT.match(p.name))}
+        uses_trans = any(
+            "{% trans" in p.read_text(encoding="utf-8", errors="replace")
+            for p in folder.glob("*.*")
+            if p.suffix in (".html", ".txt")
+        )
+        if uses_trans:
+            found |= set(self.catalogs.languages())
+        return sorted(found)
+
+    def _compile_traced(self, name: str, locale: str | None) -> CompiledEmail:
         """:meth:`_compile`, with every failure a :class:`TemplateError` naming the email."""
         try:
-            return self._compile(name)
+            return self._compile(name, locale)
         except TemplateSyntaxError as error:
             raise TemplateError(
                 f"syntax error: {error.message}",
@@ -140,23 +163,44 @@ class Templates:
         except TemplateError as error:
             raise error.in_email(name) from error.__cause__
 
-    def _compile(self, name: str) -> CompiledEmail:
+    def _content_locale(self, name: str, locale: str | None) -> str | None:
+        """The language the text is actually in: the most specific locale of the chain that
+        the email has (variant files or catalogs), None for the default templates."""
+        available = set(self.locales(name))
+        return next((code for code in locales.chain(locale) if code in available), None)
+
+    def part_name(self, name: str, part: str, locale: str | None) -> str:
+        """The template that holds ``part`` of email ``name`` in ``locale``."""
+        for code in locales.chain(locale):
+            variant = locales.variant_name(part, code)
+            if (self.root / name / variant).is_file():
+                return f"{name}/{variant}"
+        return f"{name}/{part}"
+
+    def _compile(self, name: str, locale: str | None) -> CompiledEmail:
         folder = self.root / name
         if not folder.is_dir():
             raise TemplateError(
                 f"no email folder at {folder}", email=name, hint="Create it or fix the name."
             )
-        checks = tuple(_unchanged(folder / part) for part in (TEXT, HTML, CSS))
+        variants = [
+            folder / locales.variant_name(part, code)
+            for part in (SUBJECT, TEXT, HTML)
+            for code in locales.chain(locale)
+        ]
+        checks = tuple(
+            _unchanged(path) for path in (folder / TEXT, folder / HTML, folder / CSS, *variants)
+        )
         try:
-            subject = self.subject_env.get_template(f"{name}/{SUBJECT}")
+            subject = self.subject_env.get_template(self.part_name(name, SUBJECT, locale))
         except TemplateNotFound:
             raise TemplateError(
                 f"{SUBJECT} is missing",
                 email=name,
                 hint=f"Create {folder / SUBJECT} holding the subject line.",
             ) from None
-        text = self._optional(name, TEXT)
-        html_source = self._optional(name, HTML)
+        text = self._optional(self.part_name(name, TEXT, locale))
+        html_source = self._optional(self.part_name(name, HTML, locale))
         if text is None and html_source is None:
             raise TemplateError(
                 f"neither {HTML} nor {TEXT} exists",
@@ -174,6 +218,8 @@ class Templates:
         return CompiledEmail(
             name=name,
             root=self.root,
+            locale=locale,
+            content_locale=self._content_locale(name, locale),
             subject=subject,
             text=text,
             html=html,
@@ -183,10 +229,10 @@ class Templates:
             uptodate_checks=checks,
         )
 
-    def _optional(self, name: str, part: str) -> Template | None:
-        if not (self.root / name / part).is_file():
+    def _optional(self, template: str) -> Template | None:
+        if not (self.root / template).is_file():
             return None
-        return self.env.get_template(f"{name}/{part}")
+        return self.env.get_template(template)
 
     def _inline(
         self, name: str, source_template: Template, css: str
@@ -202,14 +248,16 @@ class Templates:
             return source
 
         try:
-            flattened = flatten(f"{name}/{HTML}", get_source)
+            flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
         except Unflattenable as reason:
             return source_template, str(reason), tuple(checks)
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
         try:
             source = inline_template(flattened, css)
-            code = self.env.compile(source, name=f"{name}/{HTML}", filename=f"<inlined {name}>")
+            code = self.env.compile(
+                source, name=source_template.name, filename=f"<inlined {source_template.name}>"
+            )
         except Unflattenable as reason:
             return source_template, str(reason), tuple(checks)
         except TemplateSyntaxError as error:

@@ -198,9 +198,9 @@ def test_renders_are_cached_until_a_file_changes(root, monkeypatch):
     calls = []
     original = Catalog._render
 
-    def counting(self, email, sample):
+    def counting(self, email, sample, locale=""):
         calls.append((email, sample))
-        return original(self, email, sample)
+        return original(self, email, sample, locale)
 
     monkeypatch.setattr(Catalog, "_render", counting)
     client = create_preview_app(root).test_client()

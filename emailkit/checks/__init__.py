@@ -45,6 +45,7 @@ class Report:
 
     findings: list[Finding] = field(default_factory=list)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    locales: dict[str, list[str]] = field(default_factory=dict)
     samples: int = 0
 
     @property
@@ -62,26 +63,33 @@ class Report:
         return {
             "findings": [asdict(f) for f in self.findings],
             "scores": self.scores,
+            "locales": self.locales,
             "summary": {s: self.count(s) for s in SEVERITIES} | {"samples": self.samples},
         }
 
 
 def run_checks(emails: dict[str, type[Email]], only: Iterable[str] | None = None) -> Report:
     """Check every email (or those named in ``only``) and every sample of each."""
-    from . import context, markup, support
+    from . import context, localized, markup, support
 
     report = Report()
     selected = set(only) if only is not None else None
+    checked = []
     for name in sorted(emails):
         if selected is not None and name not in selected:
             continue
         cls = emails[name]
+        checked.append(cls)
         report.findings.extend(context.check(cls))
         rendered = markup.render_samples(cls, report)
         report.findings.extend(markup.check(cls, rendered))
         findings, scores = support.check(cls, rendered)
         report.findings.extend(findings)
         report.scores[name] = scores
+        report.locales[name] = cls.locales()
+        report.findings.extend(localized.check(cls, report.locales[name]))
+    report.findings.extend(localized.check_catalogs(checked))
+    report.findings = list(dict.fromkeys(report.findings))
     order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
     report.findings.sort(key=lambda f: (f.email, order[f.severity], f.sample or "", f.check))
     return report

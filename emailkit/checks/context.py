@@ -18,13 +18,25 @@ from ..errors import TemplateError
 from . import Finding
 from .source import EmailSources
 
-_JINJA_NAMES = {"loop", "super", "self", "varargs", "kwargs", "caller", "email"}
+_JINJA_NAMES = {
+    "loop",
+    "super",
+    "self",
+    "varargs",
+    "kwargs",
+    "caller",
+    "email",
+    "locale",
+    "lang",
+    "dir",
+}
 
 
-def check(cls: type[Email]) -> list[Finding]:
+def check(cls: type[Email], locale: str | None = None) -> list[Finding]:
+    """Static checks of the email's templates in ``locale`` (its variant files)."""
     name = cls.email_name
     try:
-        sources = EmailSources(cls)
+        sources = EmailSources(cls, locale)
         parts = sources.parts
     except TemplateError as error:
         return [

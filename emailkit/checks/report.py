@@ -24,6 +24,8 @@ def as_text(report: Report, *, show_info: bool = False) -> str:
             )
             lines.append(f"  {_MARKS[finding.severity]} {finding.message}")
             lines.append(f"    {where + ': ' if where else ''}{finding.hint}  ({finding.check})")
+        if report.locales.get(email):
+            lines.append("  locales: default, " + ", ".join(report.locales[email]))
         scores = report.scores.get(email)
         if scores:
             ranked = sorted(scores.items(), key=lambda item: item[1])

@@ -20,6 +20,7 @@ class EmailSources:
     """The templates of one email: each part flattened, and every file's lines."""
 
     cls: type[Email]
+    locale: str | None = None
 
     @cached_property
     def folder(self) -> str:
@@ -83,8 +84,7 @@ class EmailSources:
         return best[1], best[2]
 
 
-def _scan_file(get_source, folder: str, part: str):  # type: ignore[no-untyped-def]
+def _scan_file(get_source, name: str):  # type: ignore[no-untyped-def]
     from ..flatten import scan
 
-    name = f"{folder}/{part}"
     return scan(get_source(name), name)

@@ -116,7 +116,7 @@ class Catalog:
         self.problems: dict[str, Problem] = {}
         self.version = 0
         self._stamps: dict[str, int] = {}
-        self._views: dict[tuple[str, str], SampleView] = {}
+        self._views: dict[tuple[str, str, str], SampleView] = {}
         self._reports: dict[str, Report] = {}
         self._lock = threading.RLock()
         for_root(self.root).auto_reload = True
@@ -195,26 +195,33 @@ class Catalog:
             pairs.extend((name, sample) for sample in previews)
         return pairs
 
-    def view(self, email: str, sample: str) -> SampleView:
-        """The rendered sample (cached until a file changes)."""
+    def view(self, email: str, sample: str, locale: str = "") -> SampleView:
+        """The rendered sample in ``locale`` (cached until a file changes)."""
         with self._lock:
-            key = (email, sample)
+            key = (email, sample, locale)
             if key not in self._views:
-                self._views[key] = self._render(email, sample)
+                self._views[key] = self._render(email, sample, locale)
             return self._views[key]
 
-    def _render(self, email: str, sample: str) -> SampleView:
+    def locales(self, email: str) -> list[str]:
+        try:
+            return self.emails[email].locales()
+        except Exception:
+            return []
+
+    def _render(self, email: str, sample: str, locale: str = "") -> SampleView:
         cls = self.emails[email]
         try:
             instance = cls.previews()[sample]
-            rendered = instance.render()
+            rendered = instance.render(locale or None)
             message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender)
             message.freeze()
-            compiled = cls.templates().compiled(cls._require_folder().name)
+            compiled = cls.templates().compiled(cls._require_folder().name, locale or None)
             before = None
             if compiled.html_source is not None:
                 before = inject_css(
-                    compiled.html_source.render(instance.template_context()), compiled.css
+                    compiled.html_source.render(instance.template_context(compiled.locale)),
+                    compiled.css,
                 )
             eml = message.as_bytes()
             headers = display.headers(eml)

@@ -73,10 +73,10 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
 
     @blueprint.get("/<email>/<sample>")
     def viewer(email: str, sample: str) -> tuple[str, int]:
-        view = _view(catalog, email, sample)
+        state = _viewer_state(catalog.locales(email) if email in catalog.emails else [])
+        view = _view(catalog, email, sample, state["locale"])
         pairs = catalog.samples()
         at = pairs.index((email, sample))
-        state = _viewer_state()
         report = catalog.checks(email)
         return render_template(
             "emailkit_preview/viewer.html",
@@ -86,7 +86,14 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             scores=report.scores.get(email, {}),
             previous=pairs[at - 1] if at > 0 else None,
             next=pairs[at + 1] if at + 1 < len(pairs) else None,
-            html_url=url_for(".html", email=email, sample=sample, mode=state["mode"]),
+            html_url=url_for(
+                ".html",
+                email=email,
+                sample=sample,
+                mode=state["mode"],
+                locale=state["locale"] or None,
+            ),
+            locales=catalog.locales(email),
             source=_source(view, state["source"]),
             recipients=current_app.config.get("EMAILKIT_PREVIEW_RECIPIENTS"),
             csrf_token=generate_csrf,
@@ -94,18 +101,18 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
 
     @blueprint.get("/<email>/<sample>.html")
     def html(email: str, sample: str) -> Response:
-        view = _view(catalog, email, sample, require_ok=True)
+        view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         mode = request.args.get("mode", "light")
         return Response(display.in_mode(view.html or "", mode), mimetype="text/html")
 
     @blueprint.get("/<email>/<sample>.txt")
     def text(email: str, sample: str) -> Response:
-        view = _view(catalog, email, sample, require_ok=True)
+        view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         return Response(view.text, mimetype="text/plain")
 
     @blueprint.get("/<email>/<sample>.eml")
     def eml(email: str, sample: str) -> Response:
-        view = _view(catalog, email, sample, require_ok=True)
+        view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         return Response(
             view.eml,
             mimetype="message/rfc822",
@@ -131,7 +138,10 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
 
         try:
             instance = catalog.emails[view.email].previews()[view.sample]
-            message_id = kit.deliver(instance.message(address, sender=catalog.sender))
+            locale = _locale(catalog, email) or None
+            message_id = kit.deliver(
+                instance.message(address, sender=catalog.sender, locale=locale)
+            )
         except EmailError as error:
             flash(f"Not sent: {error}")
         else:
@@ -150,10 +160,11 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         return render_template(
             "emailkit_preview/viewer.html",
             view=view,
-            state=_viewer_state(),
+            state=_viewer_state([]),
+            locales=[],
             previous=None,
             next=None,
-            html_url=url_for(".outbox_html", stem=stem, mode=_viewer_state()["mode"]),
+            html_url=url_for(".outbox_html", stem=stem, mode=_viewer_state([])["mode"]),
             source=None,
             recipients=None,
             csrf_token=generate_csrf,
@@ -179,18 +190,26 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     return blueprint
 
 
-def _view(catalog: Catalog, email: str, sample: str, *, require_ok: bool = False) -> SampleView:
+def _view(
+    catalog: Catalog, email: str, sample: str, locale: str = "", *, require_ok: bool = False
+) -> SampleView:
     cls = catalog.emails.get(email)
     if cls is None or (email, sample) not in catalog.samples():
         abort(404)
-    view = catalog.view(email, sample)
+    view = catalog.view(email, sample, locale)
     if require_ok and view.problem:
         abort(500, view.problem.message)
     return view
 
 
-def _viewer_state() -> dict[str, str]:
-    """Tab, width, mode and source choice, from the URL so a reload keeps them."""
+def _locale(catalog: Catalog, email: str) -> str:
+    """The ``locale`` query parameter, when the email has that locale; else the default."""
+    value = request.args.get("locale", "")
+    return value if value in catalog.locales(email) else ""
+
+
+def _viewer_state(locales: list[str]) -> dict[str, str]:
+    """Tab, width, mode, source and locale, from the URL so a reload keeps them."""
     args = request.args
 
     def pick(key: str, allowed: tuple[str, ...] | list[str], default: str) -> str:
@@ -202,6 +221,7 @@ def _viewer_state() -> dict[str, str]:
         "width": pick("width", list(display.WIDTHS), "desktop"),
         "mode": pick("mode", display.MODES, "light"),
         "source": pick("source", ("after", "before"), "after"),
+        "locale": pick("locale", locales, ""),
     }
 
 

@@ -10,7 +10,6 @@ from functools import cached_property
 from emailkit import Email
 
 _CENT = Decimal("0.01")
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,6 @@ class Receipt(Email):
     @cached_property
     def total(self) -> Decimal:
         return self.subtotal - self.discount + self.shipping + self.tax
-
-    def money(self, amount: Decimal) -> str:
-        symbol = _SYMBOLS.get(self.currency)
-        value = f"{amount.quantize(_CENT, ROUND_HALF_UP):,}"
-        return f"{symbol}{value}" if symbol else f"{value} {self.currency}"
 
     @classmethod
     def previews(cls) -> dict[str, Receipt]:

@@ -9,7 +9,7 @@
     var url = new URL(window.location.href);
     url.searchParams.set(key, value);
     history.replaceState(null, "", url);
-    document.querySelectorAll("a[rel=prev], a[rel=next], .source-switch a").forEach(function (link) {
+    document.querySelectorAll("a[rel=prev], a[rel=next], .source-switch a, .locales a").forEach(function (link) {
       var target = new URL(link.href);
       target.searchParams.set(key, value);
       link.href = target.toString();
