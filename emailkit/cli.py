@@ -90,7 +90,8 @@ def _add_commands(group: click.Group) -> None:
     def list_command() -> None:
         """List every email with its samples and their subjects."""
         for name, cls in sorted(_emails().items()):
-            click.echo(name)
+            locales = cls.locales()
+            click.echo(name + (f"  (locales: {', '.join(locales)})" if locales else ""))
             for sample, email in cls.previews().items():
                 try:
                     subject = email.render().subject
@@ -108,11 +109,12 @@ def _add_commands(group: click.Group) -> None:
         default="html",
         show_default=True,
     )
+    @click.option("--locale", "-l", help="render in this locale, e.g. fr or pt_BR")
     @_reports_errors
-    def render_command(name: str, sample: str | None, part: str) -> None:
+    def render_command(name: str, sample: str | None, part: str, locale: str | None) -> None:
         """Render a sample of the email NAME to stdout."""
         _, _, email = _sample(name, sample)
-        rendered = email.render()
+        rendered = email.render(locale)
         if part == "eml":
             message = rendered.message(PREVIEW_TO, sender="Acme <noreply@acme.example.com>")
             sys.stdout.buffer.write(message.as_bytes())
@@ -150,12 +152,15 @@ def _add_commands(group: click.Group) -> None:
     @click.argument("name")
     @click.option("--sample", "-s", help="sample name (default: 'default' or the first)")
     @click.option("--to", "to", required=True, multiple=True, help="recipient (repeatable)")
+    @click.option("--locale", "-l", help="send in this locale, e.g. fr or pt_BR")
     @_reports_errors
-    def send_command(name: str, sample: str | None, to: tuple[str, ...]) -> None:
+    def send_command(
+        name: str, sample: str | None, to: tuple[str, ...], locale: str | None
+    ) -> None:
         """Send a sample of the email NAME through the configured SMTP server."""
         _, chosen, email = _sample(name, sample)
         with _sending_app():
-            message_id = email.send(to=list(to))
+            message_id = email.send(to=list(to), locale=locale)
         click.echo(f"Sent {name}/{chosen} to {', '.join(to)}: {message_id}")
 
     @group.command("check")

@@ -36,7 +36,8 @@ class Rendered:
     """One rendered email. ``text`` comes from ``body.txt``, or from the HTML when there is none.
 
     ``unsubscribe_url`` (from the email's ``unsubscribe_url`` attribute, when it has one) adds
-    the List-Unsubscribe headers to its messages.
+    the List-Unsubscribe headers to its messages; ``language`` (the BCP 47 tag of a translated
+    rendering) adds Content-Language.
     """
 
     email: str
@@ -45,6 +46,7 @@ class Rendered:
     text_part: str | None = field(default=None, repr=False)
     unsubscribe_url: str | None = None
     locale: str | None = None
+    language: str | None = None
 
     @cached_property
     def text(self) -> str:
@@ -76,6 +78,8 @@ class Rendered:
                     f"has that id; pass attachments=[inline_image({sorted(missing)[0]!r}, path)]."
                 )
         extra = dict(headers or {})
+        if self.language:
+            extra.setdefault("Content-Language", self.language)
         if self.unsubscribe_url:
             check_header("unsubscribe_url", self.unsubscribe_url)
             extra.setdefault("List-Unsubscribe", f"<{self.unsubscribe_url}>")
@@ -130,6 +134,7 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         text_part=text,
         unsubscribe_url=str(unsubscribe_url) if unsubscribe_url else None,
         locale=compiled.locale,
+        language=context["lang"] if compiled.content_locale else None,
     )
 
 

@@ -36,6 +36,7 @@ def test_list_shows_emails_samples_and_subjects():
     )
     assert "  twenty-items " in result.output
     assert result.output.count("\n  ") == 13
+    assert "password_reset  (locales: ar, fr)" in result.output
 
 
 @pytest.mark.parametrize(
@@ -170,3 +171,10 @@ def test_flask_emailkit_commands_use_the_app(smtp_server, tmp_path):
     assert sent.exit_code == 0, sent.output
     assert json.dumps(smtp_server.envelopes[0].rcpt_tos) == '["a@example.com"]'
     assert runner.invoke(args=["emailkit", "resend-failed"]).output.startswith("No failed mail")
+
+
+def test_render_in_a_locale_and_list_shows_locales():
+    assert emailkit("render", "welcome", "-l", "fr", "-p", "subject").output.startswith("Bienvenue")
+    bad = emailkit("render", "welcome", "-l", "zz", "-p", "subject")
+    assert bad.exit_code == 1 and "Error: unknown locale 'zz'" in bad.output
+    assert "welcome  (locales: ar, fr)" in emailkit("list").output

@@ -310,3 +310,16 @@ def test_checks_tab_shows_findings_with_line_numbers(client, root):
     assert "did you mean &#39;first_name&#39;?" in checks
     assert "Client support:" in checks and "Outlook Windows" in checks
     assert '<span class="count error">1</span>' in html
+
+
+def test_locale_switcher_lists_the_locales_and_the_url_keeps_the_choice(client):
+    html = page(client, "/welcome/default?locale=ar&tab=text")
+    assert 'data-locale="fr"' in html and 'data-locale="ar"' in html and 'data-locale=""' in html
+    assert 'src="/welcome/default.html?mode=light&amp;locale=ar"' in html
+    assert "مرحبًا بك في Acme" in html  # the inbox row's subject
+    assert '<html lang="ar" dir="rtl"' in page(client, "/welcome/default.html?locale=ar")
+    ignored = page(client, "/welcome/default.html?locale=zz")
+    assert '<html lang="en" dir="ltr"' in ignored
+    assert "data-locale=" not in page(client, "/digest/default")
+    index = page(client, "/")
+    assert '<span class="badge locale">fr</span>' in index

@@ -33,19 +33,16 @@ class EmailSources:
 
     @cached_property
     def parts(self) -> dict[str, Flattened]:
-        """Each part that exists (subject.txt, body.txt, body.html), flattened."""
+        """Each part that exists (subject.txt, body.txt, body.html) in the locale, flattened."""
         found = {}
-        root = self.cls._require_folder()
+        templates = self.cls.templates()
         for part in (SUBJECT, TEXT, HTML):
-            if (root / part).is_file():
+            name = templates.part_name(self.folder, part, self.locale)
+            if (templates.root / name).is_file():
                 try:
-                    found[part] = flatten(f"{self.folder}/{part}", self._source)
+                    found[part] = flatten(name, self._source)
                 except Unflattenable:
-                    found[part] = Flattened(
-                        (),
-                        tuple(_scan_file(self._source, self.folder, part)),
-                        (f"{self.folder}/{part}",),
-                    )
+                    found[part] = Flattened((), tuple(_scan_file(self._source, name)), (name,))
         return found
 
     @cached_property
