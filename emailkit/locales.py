@@ -72,34 +72,56 @@ def _babel_locale(context: Context) -> str:
     return context.get("locale") or DEFAULT
 
 
+# Babel takes 10-25 us a call; receipts print the same amounts and dates over and over.
+# The results depend only on the arguments, so a bounded cache is exact.
+def _cached(function: Any) -> Any:
+    memo = lru_cache(maxsize=8192)(function)
+
+    def call(*args: Any, **kwargs: Any) -> str:
+        try:
+            return memo(*args, **kwargs)
+        except TypeError:  # an unhashable value: format it without the cache
+            return function(*args, **kwargs)
+
+    return call
+
+
+_format_currency = _cached(babel_numbers.format_currency)
+_format_decimal = _cached(babel_numbers.format_decimal)
+_format_percent = _cached(babel_numbers.format_percent)
+_format_date = _cached(babel_dates.format_date)
+_format_datetime = _cached(babel_dates.format_datetime)
+_format_time = _cached(babel_dates.format_time)
+
+
 @pass_context
 def currency(context: Context, value: Any, code: str, format: str | None = None) -> str:
-    return babel_numbers.format_currency(value, code, format=format, locale=_babel_locale(context))
+    return _format_currency(value, code, format=format, locale=_babel_locale(context))
 
 
 @pass_context
 def number(context: Context, value: Any, format: str | None = None) -> str:
-    return babel_numbers.format_decimal(value, format=format, locale=_babel_locale(context))
+    return _format_decimal(value, format=format, locale=_babel_locale(context))
 
 
 @pass_context
 def percent(context: Context, value: Any, format: str | None = None) -> str:
-    return babel_numbers.format_percent(value, format=format, locale=_babel_locale(context))
+    return _format_percent(value, format=format, locale=_babel_locale(context))
 
 
 @pass_context
 def date(context: Context, value: Any, format: str = "medium") -> str:
-    return babel_dates.format_date(value, format=format, locale=_babel_locale(context))
+    return _format_date(value, format=format, locale=_babel_locale(context))
 
 
 @pass_context
 def datetime(context: Context, value: Any, format: str = "medium") -> str:
-    return babel_dates.format_datetime(value, format=format, locale=_babel_locale(context))
+    return _format_datetime(value, format=format, locale=_babel_locale(context))
 
 
 @pass_context
 def time(context: Context, value: Any, format: str = "short") -> str:
-    return babel_dates.format_time(value, format=format, locale=_babel_locale(context))
+    return _format_time(value, format=format, locale=_babel_locale(context))
 
 
 @pass_context
