@@ -32,6 +32,20 @@ class Finding:
     file: str | None = None
     line: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        email: type[Email],
+        severity: Severity,
+        check: str,
+        message: str,
+        hint: str,
+        sample: str | None = None,
+        where: tuple[str | None, int | None] = (None, None),
+    ) -> Finding:
+        """A finding about ``email``, at ``where`` (file, line) when it can be traced."""
+        return cls(severity, check, email.email_name, message, hint, sample, where[0], where[1])
+
     @property
     def where(self) -> str:
         if not self.file:

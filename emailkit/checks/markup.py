@@ -12,8 +12,8 @@ import lxml.html
 from ..context import Email
 from ..errors import EmailError, TemplateError
 from ..rendering import Rendered
-from ..templates import HTML, TEXT
-from . import Finding, Report
+from ..templates import HTML
+from . import Finding, Report, textpart
 from .source import EmailSources
 
 CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" past this
@@ -21,9 +21,7 @@ WARN_BYTES = 80 * 1024
 _LOCAL_HOSTS = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\]|.*\.local)$", re.I)
 _EXAMPLE_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|test|invalid)$", re.I)
 _SCHEMES_WITHOUT_HOST = ("mailto:", "tel:", "sms:", "cid:", "data:")
-_TAG_IN_TEXT = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|&(nbsp|amp|lt|gt|quot|#\d+);")
 _JINJA = re.compile(r"\{[{%#]")
-_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
 
 
 @dataclass
@@ -92,19 +90,15 @@ def check(cls: type[Email], samples: list[Sample]) -> list[Finding]:
     sources = EmailSources(cls)
     findings = _compile_path(cls)
     findings += _literal_links(cls, sources)
-    findings += _text_template(cls, sources)
+    findings += textpart.check_template(cls, sources)
     for sample in samples:
         findings += _empty_outputs(cls, sample, sources)
         findings += _size(cls, sample)
-        findings += _text_part(cls, sample)
+        findings += textpart.check_sample(cls, sample)
         if sample.document is not None:
             findings += _links_and_images(cls, sample, sources)
             findings += _accessibility(cls, sample, sources)
     return _unique(findings)
-
-
-def _finding(cls: type[Email], severity, check, message, hint, sample=None, where=(None, None)):  # type: ignore[no-untyped-def]
-    return Finding(severity, check, cls.email_name, message, hint, sample, where[0], where[1])
 
 
 def _compile_path(cls: type[Email]) -> list[Finding]:
@@ -114,7 +108,7 @@ def _compile_path(cls: type[Email]) -> list[Finding]:
     match = re.match(r"(?P<file>[^,]+), line (?P<line>\d+): (?P<why>.*)", compiled.inline_reason)
     where = (match["file"], int(match["line"])) if match else (f"{compiled.name}/{HTML}", None)
     return [
-        _finding(
+        Finding.of(
             cls,
             "warning",
             "compile.per-render",
@@ -140,7 +134,7 @@ def _empty_outputs(cls: type[Email], sample: Sample, sources: EmailSources) -> l
         value = values[name]
         if value is None or (isinstance(value, str) and not value.strip()):
             findings.append(
-                _finding(
+                Finding.of(
                     cls,
                     "warning",
                     "render.empty-field",
@@ -180,7 +174,7 @@ def _size(cls: type[Email], sample: Sample) -> list[Finding]:
     else:
         return []
     return [
-        _finding(
+        Finding.of(
             cls,
             severity,
             "size.html",
@@ -200,7 +194,7 @@ def _links_and_images(cls: type[Email], sample: Sample, sources: EmailSources) -
         where = sources.locate(anchor)
         if not href or href == "#":
             findings.append(
-                _finding(
+                Finding.of(
                     cls,
                     "warning",
                     "links.empty",
@@ -217,7 +211,7 @@ def _links_and_images(cls: type[Email], sample: Sample, sources: EmailSources) -
         src = (image.get("src") or "").strip()
         if image.get("alt") is None:
             findings.append(
-                _finding(
+                Finding.of(
                     cls,
                     "warning",
                     "images.alt",
@@ -229,7 +223,7 @@ def _links_and_images(cls: type[Email], sample: Sample, sources: EmailSources) -
             )
         if image.get("width") is None or image.get("height") is None:
             findings.append(
-                _finding(
+                Finding.of(
                     cls,
                     "warning",
                     "images.size",
@@ -250,7 +244,7 @@ def _url(cls: type[Email], sample: Sample, kind: str, url: str, where) -> list[F
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return [
-            _finding(
+            Finding.of(
                 cls,
                 "error",
                 "links.relative",
@@ -263,7 +257,7 @@ def _url(cls: type[Email], sample: Sample, kind: str, url: str, where) -> list[F
     findings = []
     if parts.scheme == "http":
         findings.append(
-            _finding(
+            Finding.of(
                 cls,
                 "warning",
                 "links.http",
@@ -275,7 +269,7 @@ def _url(cls: type[Email], sample: Sample, kind: str, url: str, where) -> list[F
         )
     if _LOCAL_HOSTS.match(parts.hostname or ""):
         findings.append(
-            _finding(
+            Finding.of(
                 cls,
                 "warning",
                 "links.localhost",
@@ -300,7 +294,7 @@ def _literal_links(cls: type[Email], sources: EmailSources) -> list[Finding]:
                 host = urlsplit(url).hostname or ""
                 if _EXAMPLE_HOSTS.search(host):
                     findings.append(
-                        _finding(
+                        Finding.of(
                             cls,
                             "info",
                             "links.example-host",
@@ -318,7 +312,7 @@ def _accessibility(cls: type[Email], sample: Sample, sources: EmailSources) -> l
     findings = []
     if not (document.get("lang") or "").strip():
         findings.append(
-            _finding(
+            Finding.of(
                 cls,
                 "warning",
                 "a11y.lang",
@@ -331,7 +325,7 @@ def _accessibility(cls: type[Email], sample: Sample, sources: EmailSources) -> l
     title = document.find(".//title")
     if title is None or not (title.text or "").strip():
         findings.append(
-            _finding(
+            Finding.of(
                 cls,
                 "warning",
                 "a11y.title",
@@ -343,7 +337,7 @@ def _accessibility(cls: type[Email], sample: Sample, sources: EmailSources) -> l
     for table in document.iter("table"):
         if table.get("role") != "presentation" and not table.findall(".//th"):
             findings.append(
-                _finding(
+                Finding.of(
                     cls,
                     "warning",
                     "a11y.layout-table",
@@ -351,60 +345,6 @@ def _accessibility(cls: type[Email], sample: Sample, sources: EmailSources) -> l
                     'add role="presentation" so screen readers do not read it as data',
                     sample.name,
                     sources.locate(table),
-                )
-            )
-    return findings
-
-
-def _text_part(cls: type[Email], sample: Sample) -> list[Finding]:
-    text = sample.rendered.text
-    if not text.strip():
-        return [
-            _finding(
-                cls,
-                "error",
-                "text.empty",
-                "the text part is empty",
-                "write body.txt, or put readable content in body.html",
-                sample.name,
-            )
-        ]
-    if sample.document is None:
-        return []
-    findings = []
-    for anchor in sample.document.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        label = " ".join(anchor.text_content().split())
-        if href.startswith(("http://", "https://")) and label and href not in text:
-            findings.append(
-                _finding(
-                    cls,
-                    "info",
-                    "text.link-missing",
-                    f"the link {label!r} ({href}) is not in the text part",
-                    "add the URL to body.txt so text-only readers can follow it",
-                    sample.name,
-                )
-            )
-    return findings
-
-
-def _text_template(cls: type[Email], sources: EmailSources) -> list[Finding]:
-    """Markup written into body.txt: it shows up literally in plain-text clients."""
-    if TEXT not in sources.parts:
-        return []
-    name = f"{sources.folder}/{TEXT}"
-    findings = []
-    for number, line in enumerate(sources.text_lines(name), 1):
-        for match in _TAG_IN_TEXT.finditer(_JINJA_TAG.sub("", line)):
-            findings.append(
-                _finding(
-                    cls,
-                    "warning",
-                    "text.markup",
-                    f"body.txt contains markup {match.group()!r}",
-                    "write plain text: tags and entities show up as they are",
-                    where=(name, number),
                 )
             )
     return findings

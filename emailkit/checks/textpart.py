@@ -1,0 +1,71 @@
+"""Checks of the text part: present, no markup written into body.txt, the HTML's links in it."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..context import Email
+from ..templates import TEXT
+from . import Finding
+from .source import EmailSources
+
+if TYPE_CHECKING:
+    from .markup import Sample
+
+_TAG_IN_TEXT = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|&(nbsp|amp|lt|gt|quot|#\d+);")
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+
+
+def check_sample(cls: type[Email], sample: Sample) -> list[Finding]:
+    text = sample.rendered.text
+    if not text.strip():
+        return [
+            Finding.of(
+                cls,
+                "error",
+                "text.empty",
+                "the text part is empty",
+                "write body.txt, or put readable content in body.html",
+                sample.name,
+            )
+        ]
+    if sample.document is None:
+        return []
+    findings = []
+    for anchor in sample.document.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        label = " ".join(anchor.text_content().split())
+        if href.startswith(("http://", "https://")) and label and href not in text:
+            findings.append(
+                Finding.of(
+                    cls,
+                    "info",
+                    "text.link-missing",
+                    f"the link {label!r} ({href}) is not in the text part",
+                    "add the URL to body.txt so text-only readers can follow it",
+                    sample.name,
+                )
+            )
+    return findings
+
+
+def check_template(cls: type[Email], sources: EmailSources) -> list[Finding]:
+    """Markup written into body.txt: it shows up literally in plain-text clients."""
+    if TEXT not in sources.parts:
+        return []
+    name = f"{sources.folder}/{TEXT}"
+    findings = []
+    for number, line in enumerate(sources.text_lines(name), 1):
+        for match in _TAG_IN_TEXT.finditer(_JINJA_TAG.sub("", line)):
+            findings.append(
+                Finding.of(
+                    cls,
+                    "warning",
+                    "text.markup",
+                    f"body.txt contains markup {match.group()!r}",
+                    "write plain text: tags and entities show up as they are",
+                    where=(name, number),
+                )
+            )
+    return findings
