@@ -57,6 +57,7 @@ class Email:
     email_name: ClassVar[str] = ""
     _fields: ClassVar[dict[str, Any]] = {}
     _folder: ClassVar[Path | None] = None
+    _templates: ClassVar[Templates | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -128,7 +129,11 @@ class Email:
     @classmethod
     def templates(cls) -> Templates:
         """The :class:`~emailkit.templates.Templates` of the root this email's folder is in."""
-        return for_root(cls._require_folder().parent)
+        found = cls.__dict__.get("_templates")
+        if found is None:  # looked up once per class: resolving the path costs syscalls
+            found = for_root(cls._require_folder().parent)
+            cls._templates = found
+        return found
 
     @classmethod
     def _require_folder(cls) -> Path:
