@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 PIPELINE_DEPTH = 8
 """How many built messages may wait for the sender thread."""
 
+_READY_AHEAD = 2
+"""Built messages kept ready; past that, the next is built while the server digests one.
+
+Rendering holds the GIL; building while the sender thread waits for the server's reply to a
+message's data, rather than whenever, keeps the sender from queueing for the GIL at each SMTP
+round trip."""
+
 _DONE = object()
 
 
@@ -36,6 +43,7 @@ class BulkRun:
         self.deliverer = deliverer
         self.report = report
         self._work: queue.Queue[Any] = queue.Queue(maxsize=PIPELINE_DEPTH)
+        self._server_busy = threading.Event()
         self._crash: list[BaseException] = []
         self._connection: Connection | None = None
 
@@ -47,6 +55,9 @@ class BulkRun:
         sender.start()
         try:
             for item in items:
+                if self._work.qsize() >= _READY_AHEAD:
+                    self._server_busy.wait(timeout=0.05)
+                self._server_busy.clear()
                 self._put(self._build(item), sender)
         finally:
             self._put(_DONE, sender)
@@ -96,7 +107,12 @@ class BulkRun:
                     attempts += 1
                     if self._connection is None:
                         self._connection = self.deliverer.connect()
+                        host = getattr(self._connection, "host", None)
+                        if host is not None:
+                            host.on_data_sent = self._server_busy.set
                     self._connection.send(message)
+                    if getattr(self._connection, "host", None) is None:
+                        self._server_busy.set()  # the outbox: nothing to wait for
             self.report.sent += 1
         except Exception as error:
             if is_transient(error):

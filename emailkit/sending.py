@@ -63,6 +63,9 @@ class _DataMixin:
     of the cost of sending it. This is the same transformation, in C.
     """
 
+    #: Called once a message's data is on the wire, while the server digests it.
+    on_data_sent: Callable[[], None] | None = None
+
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.putcmd("data")  # type: ignore[attr-defined]
         code, reply = self.getreply()  # type: ignore[attr-defined]
@@ -77,6 +80,8 @@ class _DataMixin:
         if not quoted.endswith(b"\r\n"):
             quoted += b"\r\n"
         self.send(quoted + b".\r\n")  # type: ignore[attr-defined]
+        if self.on_data_sent is not None:
+            self.on_data_sent()
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
 
 

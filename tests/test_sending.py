@@ -422,3 +422,12 @@ def test_lines_starting_with_a_dot_arrive_intact(app, smtp_server, emails_root):
     Dots().send(to="ada@example.com")
     body = smtp_server.messages[0].get_payload(decode=True).decode()
     assert body.replace("\r\n", "\n").rstrip("\n") == ".\n.hidden\n..two\nend."
+
+
+def test_send_many_into_the_outbox(tmp_path):
+    app = make_app(tmp_path)  # no MAIL_SERVER: a testing app writes to the outbox
+    with app.app_context():
+        report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(20))
+        stored = list(kit.outbox)
+    assert (report.sent, report.failed) == (20, [])
+    assert sorted(s.recipients[0] for s in stored) == sorted(f"u{i}@example.com" for i in range(20))
