@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from ..checks import Report, run_checks
 from ..context import Email
@@ -245,7 +244,3 @@ class Catalog:
             if email not in self._reports:
                 self._reports[email] = run_checks({email: self.emails[email]})
             return self._reports[email]
-
-    def describe(self) -> dict[str, Any]:
-        """What exists, for 404 pages."""
-        return {"emails": {name: list(cls.previews()) for name, cls in self.emails.items()}}
