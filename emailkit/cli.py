@@ -173,8 +173,16 @@ def _add_commands(group: click.Group) -> None:
         show_default=True,
     )
     @click.option("--all", "show_all", is_flag=True, help="show info findings too")
+    @click.option(
+        "--ignore",
+        multiple=True,
+        help="accept findings of this check id or pattern, e.g. 'support.*' (repeatable; "
+        "also check_ignore under [tool.emailkit])",
+    )
     @_reports_errors
-    def check_command(names: tuple[str, ...], output: str, show_all: bool) -> None:
+    def check_command(
+        names: tuple[str, ...], output: str, show_all: bool, ignore: tuple[str, ...]
+    ) -> None:
         """Check the emails (all, or NAMES) for what breaks in real inboxes.
 
         Exits with 1 when any finding is an error.
@@ -186,7 +194,8 @@ def _add_commands(group: click.Group) -> None:
         unknown = [name for name in names if name not in emails]
         if unknown:
             raise ConfigError(f"no email {unknown[0]!r}; there are: {', '.join(emails)}")
-        report = run_checks(emails, only=names or None)
+        accepted = (*load_settings().check_ignore, *ignore)
+        report = run_checks(emails, only=names or None, ignore=accepted)
         if output == "json":
             click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:

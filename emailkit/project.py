@@ -4,6 +4,7 @@
 [tool.emailkit]
 root = "emails"                 # the emails root (default: emails/, or $EMAILKIT_ROOT)
 snapshots = "tests/snapshots"   # turns on the snapshot tests, stored here
+check_ignore = ["support.css-border-radius"]   # emailkit check findings accepted (patterns)
 ```
 
 Paths are relative to the pyproject.toml that holds them.
@@ -33,6 +34,7 @@ class ProjectSettings:
     root: Path
     snapshots: Path | None
     source: Path | None
+    check_ignore: tuple[str, ...] = ()
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -65,4 +67,5 @@ def load_settings(start: Path | None = None) -> ProjectSettings:
         root=(base / root).resolve(),
         snapshots=(base / snapshots).resolve() if snapshots else None,
         source=source if table else None,
+        check_ignore=tuple(table.get("check_ignore", ())),
     )

@@ -248,3 +248,36 @@ def test_check_command_text_json_and_exit_code(emails_root):
     assert failed.exit_code == 1
     assert "'nmae', which is not a field of Bad" in failed.output
     assert "bad/body.html:4: did you mean 'name'?" in failed.output
+
+
+def test_accepted_findings_are_left_out(emails_root, tmp_path, monkeypatch):
+    cls = make(emails_root, '<div style="border-radius:4px">{{ name }}</div>')
+    assert findings(cls, "support.css-border-radius")
+    report = run_checks({"note": cls}, ignore=["support.css-border-*", "links.*"])
+    assert not [f for f in report.findings if f.check.startswith(("support.css-border", "links."))]
+
+    root = tmp_path / "project" / "emails"
+    (root / "card").mkdir(parents=True)
+    (root / "card" / "__init__.py").write_text(
+        "from emailkit import Email\nclass Card(Email):\n    name: str\n    unused: str = ''\n"
+        "    @classmethod\n    def previews(cls):\n        return {'default': cls(name='x')}\n"
+    )
+    (root / "card" / "subject.txt").write_text("Hi")
+    (root / "card" / "body.html").write_text(
+        PAGE.format(
+            body='<div style="border-radius:4px">{{ name }}</div><img src="https://a.io/x.png">'
+        )
+    )
+    monkeypatch.chdir(tmp_path / "project")
+    everything = CliRunner().invoke(main, ["--emails", str(root), "check", "--all"]).output
+    assert "support.css-border-radius" in everything and "images.alt" in everything
+    (tmp_path / "project" / "pyproject.toml").write_text(
+        '[tool.emailkit]\ncheck_ignore = ["support.*"]\n'
+    )
+    accepted = (
+        CliRunner()
+        .invoke(main, ["--emails", str(root), "check", "--all", "--ignore", "images.*"])
+        .output
+    )
+    assert "support." not in accepted and "images." not in accepted
+    assert "context.unused" in accepted  # findings not accepted still show

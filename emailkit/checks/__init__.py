@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from ..context import Email
@@ -82,8 +83,15 @@ class Report:
         }
 
 
-def run_checks(emails: dict[str, type[Email]], only: Iterable[str] | None = None) -> Report:
-    """Check every email (or those named in ``only``) and every sample of each."""
+def run_checks(
+    emails: dict[str, type[Email]],
+    only: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+) -> Report:
+    """Check every email (or those named in ``only``) and every sample of each.
+
+    ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts.
+    """
     from . import context, localized, markup, support
 
     report = Report()
@@ -103,7 +111,12 @@ def run_checks(emails: dict[str, type[Email]], only: Iterable[str] | None = None
         report.locales[name] = cls.locales()
         report.findings.extend(localized.check(cls, report.locales[name]))
     report.findings.extend(localized.check_catalogs(checked))
-    report.findings = list(dict.fromkeys(report.findings))
+    accepted = tuple(ignore)
+    report.findings = [
+        finding
+        for finding in dict.fromkeys(report.findings)
+        if not any(fnmatchcase(finding.check, pattern) for pattern in accepted)
+    ]
     order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
     report.findings.sort(key=lambda f: (f.email, order[f.severity], f.sample or "", f.check))
     return report

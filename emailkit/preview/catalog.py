@@ -24,6 +24,7 @@ from ..context import Email
 from ..discovery import discover
 from ..errors import TemplateError
 from ..inline import inject_css
+from ..project import load_settings
 from ..templates import for_root
 from . import display
 
@@ -242,5 +243,6 @@ class Catalog:
         """The ``emailkit check`` findings of one email (cached until a file changes)."""
         with self._lock:
             if email not in self._reports:
-                self._reports[email] = run_checks({email: self.emails[email]})
+                accepted = load_settings(self.root).check_ignore
+                self._reports[email] = run_checks({email: self.emails[email]}, ignore=accepted)
             return self._reports[email]
