@@ -60,3 +60,11 @@ def test_digest_without_notifications_says_so_and_text_is_generated():
 def test_long_names_do_not_break_the_subject_line():
     rendered = EMAILS["welcome"].previews()["long-name"].render()
     assert rendered.subject == "Welcome to Acme, Maximiliana! Please confirm your address"
+
+
+def test_digest_declares_one_click_unsubscribe():
+    message = EMAILS["digest"].previews()["default"].message("ada@example.com")
+    assert (
+        message.extra_headers["List-Unsubscribe"] == "<https://acme.example.com/unsubscribe/digest>"
+    )
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -21,6 +21,8 @@ class Digest(Email):
     period: str
     notifications: list[Notification]
     settings_url: str = "https://acme.example.com/settings/notifications"
+    # Declaring it adds List-Unsubscribe and one-click List-Unsubscribe-Post headers.
+    unsubscribe_url: str = "https://acme.example.com/unsubscribe/digest"
 
     @property
     def actors(self) -> list[str]:
