@@ -40,6 +40,6 @@ def untranslated(po: Path) -> list[tuple[str, int | None]]:
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         if not all(strings) or message.fuzzy:
-            msgid = message.id[0] if isinstance(message.id, tuple) else message.id
-            missing.append((msgid, message.lineno))
+            msgid = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+            missing.append((str(msgid), message.lineno))
     return missing

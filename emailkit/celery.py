@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -213,6 +213,15 @@ def encode(value: Any, where: str) -> Any:
     )
 
 
+_DECODERS: dict[str, Callable[[str], Any]] = {
+    "decimal": Decimal,
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+    "uuid": uuid.UUID,
+}
+
+
 def decode(value: Any) -> Any:
     """The inverse of :func:`encode`."""
     if isinstance(value, list):
@@ -221,12 +230,5 @@ def decode(value: Any) -> Any:
         kind = value.get(_TAG)
         if kind is None:
             return {key: decode(item) for key, item in value.items()}
-        text = value["value"]
-        return {
-            "decimal": Decimal,
-            "datetime": dt.datetime.fromisoformat,
-            "date": dt.date.fromisoformat,
-            "time": dt.time.fromisoformat,
-            "uuid": uuid.UUID,
-        }[kind](text)
+        return _DECODERS[kind](value["value"])
     return value

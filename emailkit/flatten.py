@@ -148,7 +148,10 @@ def _parse(name: str, source: str) -> _Parsed:
     extends_lineno: int | None = None
     for part in scan(source, name):
         target = stack[-1].body if stack else top
-        keyword = part.keyword if isinstance(part, Tag) else ""
+        if isinstance(part, str):
+            target.append(part)
+            continue
+        keyword = part.keyword
         if keyword == "block":
             words = part.body.split()
             if len(words) < 2:
@@ -219,7 +222,7 @@ class _Flattener:
             child = chain[-1]
             if child.extends in {parsed.name for parsed in chain}:
                 raise Unflattenable(f"{name}: templates extend each other in a cycle")
-            chain.append(self._load(child.extends, child.name, child.extends_lineno))
+            chain.append(self._load(str(child.extends), child.name, child.extends_lineno))
         self._chain = chain
         prelude: list[Tag] = []
         for child in chain[:-1]:

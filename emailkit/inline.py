@@ -135,11 +135,11 @@ class _HtmlContext:
                     return
                 self.state, pos = self.CONTENT, found + 3
             else:
-                found = re.compile(rf"</{self.element}\b", re.IGNORECASE).search(data, pos)
-                if found is None:
+                closing = re.compile(rf"</{self.element}\b", re.IGNORECASE).search(data, pos)
+                if closing is None:
                     return
                 self.state, self._closing, self._quote = self.TAG, True, ""
-                pos = found.end()
+                pos = closing.end()
 
     def _open_tag(self, data: str, pos: int) -> int:
         """``pos`` is just after a ``<``; enter a tag if one starts there."""

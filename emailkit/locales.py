@@ -193,7 +193,7 @@ class Catalogs:
             # A fresh object each time: fallbacks are chained per call.
             translations = gettext.GNUTranslations.__new__(gettext.GNUTranslations)
             translations.__dict__.update(cached[1].__dict__)
-            translations._fallback = None
+            translations._fallback = None  # type: ignore[attr-defined]
             return translations
 
 

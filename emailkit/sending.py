@@ -38,14 +38,15 @@ def is_transient(error: BaseException) -> bool:
 def smtp_answer(error: BaseException) -> tuple[int | None, str | None]:
     """The SMTP code and reply behind ``error``, when the server gave one."""
     if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
-        code, reply = next(iter(error.recipients.values()))
-        return code, reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        code, refused = next(iter(error.recipients.values()))
+        return code, _text(refused)
     if isinstance(error, smtplib.SMTPResponseException):
-        reply = error.smtp_error
-        return error.smtp_code, reply.decode(errors="replace") if isinstance(
-            reply, bytes
-        ) else reply
+        return error.smtp_code, _text(error.smtp_error)
     return None, None
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
 class Connection(Protocol):
@@ -85,11 +86,11 @@ class _DataMixin:
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
 
 
-class _SMTP(_DataMixin, smtplib.SMTP):
+class _SMTP(_DataMixin, smtplib.SMTP):  # type: ignore[misc]
     pass
 
 
-class _SMTP_SSL(_DataMixin, smtplib.SMTP_SSL):
+class _SMTP_SSL(_DataMixin, smtplib.SMTP_SSL):  # type: ignore[misc]
     pass
 
 
@@ -133,7 +134,8 @@ class _OutboxConnection:
 
     def send(self, message: Message) -> None:
         self.folder.save(message, email=message.email_name or "message")
-        flask_mail.email_dispatched.send(current_app._get_current_object(), message=message)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        flask_mail.email_dispatched.send(app, message=message)
 
     def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
         raise ConfigError("resending needs an SMTP server; MAIL_SERVER is not set")

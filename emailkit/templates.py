@@ -244,7 +244,8 @@ class Templates:
 
         def get_source(template: str) -> str:
             source, _, uptodate = loader.get_source(self.env, template)
-            checks.append(uptodate)
+            if uptodate is not None:
+                checks.append(uptodate)
             return source
 
         try:
@@ -261,8 +262,8 @@ class Templates:
         except Unflattenable as reason:
             return source_template, str(reason), tuple(checks)
         except TemplateSyntaxError as error:
-            reason = f"the inlined template does not compile ({error.message})"
-            return source_template, reason, tuple(checks)
+            why = f"the inlined template does not compile ({error.message})"
+            return source_template, why, tuple(checks)
         template = self.env.template_class.from_code(
             self.env, code, self.env.make_globals(None), None
         )

@@ -13,7 +13,7 @@ from ..context import Email
 from ..errors import EmailError, TemplateError
 from ..rendering import Rendered
 from ..templates import HTML
-from . import Finding, Report, textpart
+from . import Finding, Report, Severity, textpart
 from .source import EmailSources
 
 CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" past this
@@ -167,6 +167,7 @@ def _outputs_with_conditions(sources: EmailSources):  # type: ignore[no-untyped-
 
 def _size(cls: type[Email], sample: Sample) -> list[Finding]:
     size = len((sample.rendered.html or "").encode("utf-8"))
+    severity: Severity
     if size > CLIP_BYTES:
         severity, what = "error", "Gmail clips messages over 102 KB"
     elif size > WARN_BYTES:

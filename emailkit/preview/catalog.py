@@ -149,8 +149,8 @@ class Catalog:
             except Exception as error:  # the root itself is unusable
                 self.emails = {}
                 errors[""] = error
-            for name, error in errors.items():
-                self.problems[name] = Problem.from_exception(error, self.root)
+            for name, failure in errors.items():
+                self.problems[name] = Problem.from_exception(failure, self.root)
             return True
 
     def _scan(self) -> Iterator[tuple[str, int]]:
@@ -185,7 +185,7 @@ class Catalog:
 
     def samples(self) -> list[tuple[str, str]]:
         """Every (email, sample) pair, in the order the index shows them."""
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         for name in sorted(self.emails):
             try:
                 previews = self.emails[name].previews()

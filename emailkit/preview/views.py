@@ -131,7 +131,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         except ValidationError:
             abort(400, "The form expired; reload the page and send again.")
         address = (request.form.get("to") or "").strip()
-        back = redirect(url_for(".viewer", email=email, sample=sample, **request.args))
+        state: dict[str, Any] = dict(request.args)
+        back = redirect(url_for(".viewer", email=email, sample=sample, **state))
         if not _allowed(address, allowed):
             flash(f"{address or 'That address'} is not allowed: see EMAILKIT_PREVIEW_RECIPIENTS.")
             return back  # type: ignore[return-value]
