@@ -118,6 +118,7 @@ class Catalog:
         self._stamps: dict[str, int] = {}
         self._views: dict[tuple[str, str, str], SampleView] = {}
         self._reports: dict[str, Report] = {}
+        self._locales: dict[str, list[str]] = {}
         self._lock = threading.RLock()
         for_root(self.root).auto_reload = True
 
@@ -139,6 +140,7 @@ class Catalog:
             self._stamps = stamps
             self._views.clear()
             self._reports.clear()
+            self._locales.clear()
             self.version += 1
             self.problems = {}
             if not first:
@@ -204,10 +206,13 @@ class Catalog:
             return self._views[key]
 
     def locales(self, email: str) -> list[str]:
-        try:
-            return self.emails[email].locales()
-        except Exception:
-            return []
+        """The email's locales (cached until a file changes: finding them reads its files)."""
+        if email not in self._locales:
+            try:
+                self._locales[email] = self.emails[email].locales()
+            except Exception:
+                self._locales[email] = []
+        return self._locales[email]
 
     def _render(self, email: str, sample: str, locale: str = "") -> SampleView:
         cls = self.emails[email]
