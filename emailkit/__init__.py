@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import cli as _cli  # noqa: F401  (registers `flask emailkit ...` with the extension)
 from .context import Email
 from .discovery import default_root, discover
 from .errors import (

@@ -36,8 +36,18 @@ round trip."""
 _DONE = object()
 
 
+def deliver_many(
+    deliverer: Deliverer,
+    items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]],
+) -> SendReport:
+    """Send a stream of ``(email, to)`` or ``(email, to, options)`` over reused connections."""
+    report = SendReport()
+    BulkRun(deliverer, report).run(items)
+    return report
+
+
 class BulkRun:
-    """One :meth:`Deliverer.deliver_many` call."""
+    """One :func:`deliver_many` call."""
 
     def __init__(self, deliverer: Deliverer, report: SendReport) -> None:
         self.deliverer = deliverer

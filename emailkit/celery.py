@@ -23,13 +23,14 @@ import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from celery import Celery, Task
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from werkzeug.utils import import_string
 
-from .errors import ConfigError, ContextError
+from .dispatch import SCHEDULER_KEY, current_scheduler
+from .errors import ContextError
 from .extension import EmailKit
 from .mime import Recipient, recipients_list
 from .sending import is_transient
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from .context import Email
 
 TASK_NAME = "emailkit.send_email"
-_EXTENSION_KEY = "emailkit_celery"
 _TAG = "__emailkit__"
 logger = logging.getLogger("emailkit")
 
@@ -64,8 +64,18 @@ def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
         with flask_app.app_context():
             return _deliver(task, payload)
 
-    flask_app.extensions[_EXTENSION_KEY] = send_email
+    flask_app.extensions[SCHEDULER_KEY] = _CeleryScheduler(send_email)
     return send_email
+
+
+class _CeleryScheduler:
+    """The :class:`~emailkit.dispatch.Scheduler` ``Email.send_later`` finds on the app."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+    def send_later(self, email: Email, to: Recipient | Iterable[Recipient], **options: Any) -> str:
+        return send_later(email, to, **options)
 
 
 def _deliver(task: Task, payload: dict[str, Any]) -> str:
@@ -131,11 +141,7 @@ def send_later(
     locale: str | None = None,
 ) -> str:
     """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with."""
-    if not has_app_context() or _EXTENSION_KEY not in current_app.extensions:
-        raise ConfigError(
-            "send_later needs the Celery task: call emailkit.celery.register_tasks(celery_app, "
-            "flask_app) and enqueue inside the Flask app context."
-        )
+    scheduler = current_scheduler()
     cls = type(email)
     path = f"{cls.__module__}:{cls.__qualname__}"
     if cls.__module__.startswith("_emailkit_root_") or "<locals>" in cls.__qualname__:
@@ -166,7 +172,7 @@ def send_later(
         "message_id": message.msgId,
         "locale": locale,
     }
-    task = current_app.extensions[_EXTENSION_KEY]
+    task = cast(_CeleryScheduler, scheduler).task
     task.apply_async(args=[payload], countdown=countdown, eta=eta, queue=queue, serializer="json")
     return message.msgId
 

@@ -24,7 +24,7 @@ from flask.cli import AppGroup
 from .context import Email
 from .discovery import discover
 from .errors import ConfigError, EmailError
-from .extension import EmailKit, kit
+from .extension import EmailKit, kit, register_commands
 from .project import load_settings
 from .scaffold import scaffold_email
 
@@ -264,3 +264,4 @@ emailkit_commands = AppGroup("emailkit", help="Work with the app's emails (email
 
 _add_commands(main)
 _add_commands(emailkit_commands)
+register_commands(emailkit_commands)

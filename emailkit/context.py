@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 import flask_mail
 
 from . import locales
-from .errors import ConfigError, ContextError, TemplateError
+from .dispatch import current_dispatcher, current_scheduler
+from .errors import ContextError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
 from .templates import Templates, for_root
@@ -201,10 +202,8 @@ class Email:
         Transient failures are retried; a message that still fails raises
         :class:`~emailkit.SendError` and is kept in the failed-mail folder.
         """
-        from .extension import kit
-
-        kit.state()
-        return kit.deliver(
+        dispatcher = current_dispatcher()
+        return dispatcher.deliver(
             self.message(
                 to,
                 cc=cc,
@@ -234,10 +233,8 @@ class Email:
         Rendering and address errors raise here; sending errors are logged and set on the
         future. Queued mail is still sent when the process exits normally.
         """
-        from .extension import kit
-
-        kit.state()
-        return kit.deliver_async(
+        dispatcher = current_dispatcher()
+        return dispatcher.deliver_async(
             self.message(
                 to,
                 cc=cc,
@@ -268,11 +265,7 @@ class Email:
 
         Field values travel as JSON: a value that cannot raises ContextError here.
         """
-        try:
-            from .celery import send_later
-        except ImportError as error:  # celery is an optional extra
-            raise ConfigError("send_later needs Celery: pip install 'emailkit[celery]'") from error
-        return send_later(
+        return current_scheduler().send_later(
             self,
             to,
             countdown=countdown,

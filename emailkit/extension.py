@@ -25,12 +25,14 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import flask_mail
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 
+from .bulk import deliver_many
+from .dispatch import DISPATCHER_KEY, current_dispatcher
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
@@ -98,6 +100,38 @@ class _State:
                 )
         return self._async
 
+    def deliver(self, message: Message) -> str:
+        """Send a built message now (with retries); returns its Message-ID."""
+        return self.deliverer.deliver(message)
+
+    def deliver_async(self, message: Message) -> Future[str]:
+        """Queue a built message on the app's thread pool."""
+        deliverer = self.deliverer
+
+        def deliver() -> str:
+            try:
+                return deliverer.deliver(message)
+            except Exception as error:
+                logger.error(
+                    "%s to %s was not sent: %s",
+                    message.email_name,
+                    ", ".join(message.envelope_recipients),
+                    error,
+                )
+                raise
+
+        return self.async_sender().submit(deliver)
+
+
+_COMMANDS: list[click.Command] = []
+
+
+def register_commands(command: click.Command) -> None:
+    """Add ``command`` to the ``flask`` command line of every app EmailKit sets up
+    (the CLI layer registers ``flask emailkit ...`` this way)."""
+    if command not in _COMMANDS:
+        _COMMANDS.append(command)
+
 
 class EmailKit:
     """Flask extension: ``EmailKit(app)`` or ``kit.init_app(app)``.
@@ -139,27 +173,15 @@ class EmailKit:
             timeout=float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0)),
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
-        app.extensions["emailkit"] = _State(app, deliverer, root.resolve())
-        from .cli import emailkit_commands
-
-        if "emailkit" not in app.cli.commands:
-            app.cli.add_command(emailkit_commands)
+        app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())
+        for command in _COMMANDS:
+            if command.name not in app.cli.commands:
+                app.cli.add_command(command)
 
     @staticmethod
     def state() -> _State:
         """The current app's emailkit state; a clear error when EmailKit was not set up."""
-        if not has_app_context():
-            raise ConfigError(
-                "Sending needs a Flask application context: call it inside a request, a CLI "
-                "command, or `with app.app_context():`."
-            )
-        state = current_app.extensions.get("emailkit")
-        if state is None:
-            raise ConfigError(
-                f"EmailKit is not set up on the app {current_app.name!r}: "
-                "call EmailKit(app) or kit.init_app(app)."
-            )
-        return state
+        return cast(_State, current_dispatcher())
 
     @property
     def outbox(self) -> MailFolder | None:
@@ -173,25 +195,11 @@ class EmailKit:
 
     def deliver(self, message: Message) -> str:
         """Send a built message now (with retries); returns its Message-ID."""
-        return self.state().deliverer.deliver(message)
+        return self.state().deliver(message)
 
     def deliver_async(self, message: Message) -> Future[str]:
         """Queue a built message on the app's thread pool."""
-        state = self.state()
-
-        def deliver() -> str:
-            try:
-                return state.deliverer.deliver(message)
-            except Exception as error:
-                logger.error(
-                    "%s to %s was not sent: %s",
-                    message.email_name,
-                    ", ".join(message.envelope_recipients),
-                    error,
-                )
-                raise
-
-        return state.async_sender().submit(deliver)
+        return self.state().deliver_async(message)
 
     def send_many(
         self,
@@ -209,9 +217,9 @@ class EmailKit:
         if progress is None:
             progress = click.get_current_context(silent=True) is not None and sys.stderr.isatty()
         if not progress:
-            return deliverer.deliver_many(items)
+            return deliver_many(deliverer, items)
         with click.progressbar(items, label="Sending", file=sys.stderr) as bar:
-            return deliverer.deliver_many(bar)
+            return deliver_many(deliverer, bar)
 
     def resend_failed(self) -> SendReport:
         """Send the messages in the failed-mail folder again."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import flask_mail
 import tenacity
@@ -18,9 +18,6 @@ from flask import current_app
 from .errors import AddressError, ConfigError, SendError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
-
-if TYPE_CHECKING:
-    from .context import Email
 
 logger = logging.getLogger("emailkit")
 
@@ -233,17 +230,6 @@ class Deliverer:
             connection.send(message)
         finally:
             connection.close()
-
-    def deliver_many(
-        self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]
-    ) -> SendReport:
-        """Send a stream of ``(email, to)`` or ``(email, to, options)`` over reused connections
-        (see :mod:`emailkit.bulk`)."""
-        from .bulk import BulkRun
-
-        report = SendReport()
-        BulkRun(self, report).run(items)
-        return report
 
     def resend_failed(self) -> SendReport:
         """Send every message in the failed folder again; those delivered leave the folder."""
