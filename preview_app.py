@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
+from emailkit import EmailError
 from emailkit.preview import serve
 
 
@@ -19,9 +21,18 @@ def main() -> None:
         default=Path(__file__).resolve().parent / "emails",
         help="emails root (default: emails/ beside this file)",
     )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="also answer requests for this host name (localhost and IP addresses always work)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    serve(args.emails, host=args.host, port=args.port)
+    try:
+        serve(args.emails, host=args.host, port=args.port, allowed_hosts=args.allow_host)
+    except EmailError as error:
+        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

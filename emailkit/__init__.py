@@ -11,6 +11,7 @@ from .errors import (
     ContextError,
     EmailError,
     HeaderError,
+    LoadError,
     SendError,
     TemplateError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "EmailKit",
     "FailedMessage",
     "HeaderError",
+    "LoadError",
     "Message",
     "Rendered",
     "SendError",

@@ -25,7 +25,7 @@ from .context import Email
 from .discovery import discover
 from .errors import ConfigError, EmailError
 from .extension import EmailKit, kit, register_commands
-from .project import load_settings
+from .project import default_sender, load_settings
 from .scaffold import scaffold_email
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,10 +113,15 @@ def _add_commands(group: click.Group) -> None:
     @_reports_errors
     def render_command(name: str, sample: str | None, part: str, locale: str | None) -> None:
         """Render a sample of the email NAME to stdout."""
-        _, _, email = _sample(name, sample)
+        cls, _, email = _sample(name, sample)
         rendered = email.render(locale)
+        if part == "html" and rendered.html is None:
+            raise ConfigError(
+                f"{name} has no body.html (it is a text-only email); use --part text, or "
+                f"create {cls._require_folder() / 'body.html'}"
+            )
         if part == "eml":
-            message = rendered.message(PREVIEW_TO, sender="Acme <noreply@acme.example.com>")
+            message = rendered.message(PREVIEW_TO, sender=default_sender(None, _root()))
             sys.stdout.buffer.write(message.as_bytes())
             return
         click.echo(
@@ -141,12 +146,19 @@ def _add_commands(group: click.Group) -> None:
     @group.command("preview")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option(
+        "--allow-host",
+        "allowed_hosts",
+        multiple=True,
+        help="also answer requests for this host name (repeatable; '.example.test' allows its "
+        "subdomains); localhost and IP addresses always work",
+    )
     @_reports_errors
-    def preview_command(host: str, port: int) -> None:
+    def preview_command(host: str, port: int, allowed_hosts: tuple[str, ...]) -> None:
         """Serve the live-reloading preview of the emails."""
         from .preview import serve
 
-        serve(_root(), host=host, port=port)
+        serve(_root(), host=host, port=port, allowed_hosts=allowed_hosts)
 
     @group.command("send")
     @click.argument("name")

@@ -7,11 +7,12 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 import types
 from pathlib import Path
 
 from .context import Email
-from .errors import TemplateError
+from .errors import LoadError, TemplateError
 from .templates import HTML, SUBJECT, TEXT
 
 ROOT_VARIABLE = "EMAILKIT_ROOT"
@@ -67,7 +68,7 @@ def _email_in(package: str, folder: Path) -> type[Email] | None:
                 hint=f"Create {folder / '__init__.py'} defining a subclass of emailkit.Email.",
             )
         return None
-    module = importlib.import_module(f"{package}.{folder.name}")
+    module = _import(f"{package}.{folder.name}", folder)
     found = [
         value
         for value in vars(module).values()
@@ -92,6 +93,48 @@ def _email_in(package: str, folder: Path) -> type[Email] | None:
             hint="Keep one per folder; give the others their own folder or `template`.",
         )
     return found[0]
+
+
+def _import(name: str, folder: Path) -> types.ModuleType:
+    """Import an email folder's module; an exception in it becomes a :class:`LoadError` naming
+    the email, the file and the line (the root-relative file the traceback last passes)."""
+    try:
+        return importlib.import_module(name)
+    except SyntaxError as error:  # also a source file that is not UTF-8
+        sys.modules.pop(name, None)
+        filename, lineno = _relative(error.filename, folder.parent), error.lineno
+        what = type(error).__name__
+        raise LoadError(
+            f"{what}: {error.msg}",
+            email=folder.name,
+            filename=filename or f"{folder.name}/__init__.py",
+            lineno=lineno,
+            hint="Fix the Python code at that line.",
+        ) from error
+    except Exception as error:
+        sys.modules.pop(name, None)
+        filename, lineno = f"{folder.name}/__init__.py", None
+        for frame, line in traceback.walk_tb(error.__traceback__):
+            relative = _relative(frame.f_code.co_filename, folder.parent)
+            if relative is not None:
+                filename, lineno = relative, line
+        raise LoadError(
+            f"{type(error).__name__}: {error}",
+            email=folder.name,
+            filename=filename,
+            lineno=lineno,
+            hint="Importing the email's module raised this; fix the code at that line.",
+        ) from error
+
+
+def _relative(filename: str | None, root: Path) -> str | None:
+    """``filename`` relative to the emails root, or None when it is outside."""
+    if not filename:
+        return None
+    try:
+        return Path(filename).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def _package_for(root: Path) -> str:

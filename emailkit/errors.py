@@ -57,6 +57,11 @@ class TemplateError(EmailError):
         return f"{text}. {self.hint}" if self.hint else text
 
 
+class LoadError(TemplateError):
+    """An email folder could not be loaded: its ``__init__.py`` does not import, or one of its
+    files cannot be read (not UTF-8). ``__cause__`` is the original exception."""
+
+
 class HeaderError(EmailError, ValueError):
     """A header value (subject, address, extra header) holds a CR or LF; nothing was sent."""
 

@@ -31,6 +31,22 @@ def mtime(path: Path) -> float | None:
         return None
 
 
+def read_text(path: Path, name: str) -> str:
+    """A template or stylesheet as text; a file that is not UTF-8 is a :class:`TemplateError`
+    at the line of the first byte that is not."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        lineno = data.count(b"\n", 0, error.start) + 1
+        raise TemplateError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02x} cannot be decoded)",
+            filename=name,
+            lineno=lineno,
+            hint="Save the file as UTF-8 (most editors offer it under Save As or Encoding).",
+        ) from None
+
+
 class EmailLoader(BaseLoader):
     """Loads ``name/part.html`` style names from the root, refusing paths that leave it."""
 
@@ -47,7 +63,7 @@ class EmailLoader(BaseLoader):
         stamp = mtime(path)
         if stamp is None or not path.is_file():
             raise TemplateNotFound(template)
-        source = path.read_text(encoding="utf-8")
+        source = read_text(path, template)
         source, stylesheets = _pull_in_stylesheets(source, path, self.root, template)
         watched = [(path, stamp), *((sheet, mtime(sheet)) for sheet in stylesheets)]
 
@@ -96,7 +112,8 @@ def _pull_in_stylesheets(source: str, path: Path, root: Path, name: str) -> tupl
             )
         stylesheets.append(target)
         # One line, so the template's line numbers still match the file.
-        css = " ".join(target.read_text(encoding="utf-8").splitlines())
+        relative = target.relative_to(root.resolve()).as_posix()
+        css = " ".join(read_text(target, relative).splitlines())
         media = attributes.get("media")
         opening = f'<style media="{media}">' if media else "<style>"
         style = f"{opening}{css}</style>"

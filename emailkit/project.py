@@ -5,6 +5,7 @@
 root = "emails"                 # the emails root (default: emails/, or $EMAILKIT_ROOT)
 snapshots = "tests/snapshots"   # turns on the snapshot tests, stored here
 check_ignore = ["support.css-border-radius"]   # emailkit check findings accepted (patterns)
+sender = "Acme <noreply@acme.example.com>"     # From of the preview and `emailkit render -p eml`
 ```
 
 Paths are relative to the pyproject.toml that holds them.
@@ -26,6 +27,9 @@ else:  # pragma: no cover
 from .discovery import ROOT_VARIABLE
 from .errors import ConfigError
 
+# The From of previews and rendered .eml files when neither the app nor the project names one.
+PLACEHOLDER_SENDER = '"Set [tool.emailkit] sender or MAIL_DEFAULT_SENDER" <sender@example.com>'
+
 
 @dataclass(frozen=True)
 class ProjectSettings:
@@ -35,6 +39,7 @@ class ProjectSettings:
     snapshots: Path | None
     source: Path | None
     check_ignore: tuple[str, ...] = ()
+    sender: str | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -68,4 +73,19 @@ def load_settings(start: Path | None = None) -> ProjectSettings:
         snapshots=(base / snapshots).resolve() if snapshots else None,
         source=source if table else None,
         check_ignore=tuple(table.get("check_ignore", ())),
+        sender=str(table["sender"]) if table.get("sender") else None,
     )
+
+
+def default_sender(configured: object = None, start: Path | None = None) -> str:
+    """The From that previews and rendered ``.eml`` files show: ``configured`` (the app's
+    ``MAIL_DEFAULT_SENDER``, a string or a (name, address) pair), else ``[tool.emailkit] sender``
+    of the project around ``start``, else a placeholder saying how to set one."""
+    if isinstance(configured, (tuple, list)) and len(configured) == 2:
+        return f"{configured[0]} <{configured[1]}>"
+    if configured:
+        return str(configured)
+    try:
+        return load_settings(start).sender or PLACEHOLDER_SENDER
+    except ConfigError:  # a broken pyproject.toml is reported by the commands that read it
+        return PLACEHOLDER_SENDER

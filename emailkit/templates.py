@@ -26,7 +26,7 @@ from . import locales
 from .errors import TemplateError
 from .flatten import Unflattenable, flatten
 from .inline import inline_template
-from .loader import EmailLoader, mtime
+from .loader import EmailLoader, mtime, read_text
 
 logger = logging.getLogger("emailkit")
 
@@ -208,7 +208,7 @@ class Templates:
                 hint=f"Create {folder / HTML} (and optionally {folder / TEXT}).",
             )
         css_path = folder / CSS
-        css = css_path.read_text(encoding="utf-8") if css_path.is_file() else ""
+        css = read_text(css_path, f"{name}/{CSS}") if css_path.is_file() else ""
         html, reason = html_source, None
         if html_source is not None:
             html, reason, sources_checks = self._inline(name, html_source, css)

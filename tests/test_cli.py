@@ -141,7 +141,7 @@ def test_preview_starts_the_server_on_the_root(monkeypatch):
     monkeypatch.setattr("emailkit.preview.serve", lambda root, **kw: calls.append((root, kw)))
     result = emailkit("preview", "--port", "5055")
     assert result.exit_code == 0, result.output
-    assert calls == [(SHIPPED_ROOT, {"host": "127.0.0.1", "port": 5055})]
+    assert calls == [(SHIPPED_ROOT, {"host": "127.0.0.1", "port": 5055, "allowed_hosts": ()})]
 
 
 def test_root_comes_from_pyproject(tmp_path, monkeypatch):
@@ -178,3 +178,62 @@ def test_render_in_a_locale_and_list_shows_locales():
     bad = emailkit("render", "welcome", "-l", "zz", "-p", "subject")
     assert bad.exit_code == 1 and "Error: unknown locale 'zz'" in bad.output
     assert "welcome  (locales: ar, fr)" in emailkit("list").output
+
+
+def one_line_error(result):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+def test_a_syntax_error_in_an_email_module_is_one_line_naming_file_and_line(tmp_path):
+    root = copy_of_shipped(tmp_path)
+    rewrite(
+        root / "digest" / "__init__.py", "    user_name: str\n", "    user_name: str\n    oops(\n"
+    )
+    for command in (["list"], ["render", "welcome"], ["check"]):
+        line = one_line_error(emailkit(*command, root=root))
+        assert line.startswith("Error: digest: digest/__init__.py, line "), line
+        assert "SyntaxError" in line and "Fix the Python code at that line" in line
+
+
+def test_a_template_that_is_not_utf8_is_one_line_naming_file_and_line(tmp_path):
+    root = copy_of_shipped(tmp_path)
+    body = root / "welcome" / "body.txt"
+    body.write_bytes(body.read_bytes().replace(b"confirm", "caf\xe9".encode("latin-1"), 1))
+    line = one_line_error(emailkit("render", "welcome", "-p", "text", root=root))
+    assert line.startswith("Error: welcome: welcome/body.txt, line "), line
+    assert "not UTF-8 text (byte 0xe9 cannot be decoded). Save the file as UTF-8" in line
+
+
+def test_rendering_the_html_of_a_text_only_email_says_so(emails_root):
+    emails_root.write(
+        "note/__init__.py",
+        "from emailkit import Email\n\nclass Note(Email):\n"
+        "    @classmethod\n    def previews(cls):\n        return {'default': cls()}\n",
+    )
+    emails_root.write("note/subject.txt", "Hi")
+    emails_root.write("note/body.txt", "Just text")
+    line = one_line_error(emailkit("render", "note", root=emails_root.path))
+    assert line.startswith(
+        "Error: note has no body.html (it is a text-only email); use --part text"
+    )
+    assert emailkit("render", "note", "-p", "text", root=emails_root.path).output == "Just text\n"
+
+
+def test_render_eml_takes_the_sender_from_pyproject_or_says_how_to_set_one(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    copy_of_shipped(project)
+    monkeypatch.chdir(project)
+    placeholder = CliRunner().invoke(main, ["render", "digest", "-p", "eml"])
+    assert placeholder.exit_code == 0, placeholder.output
+    assert (
+        'From: "Set [tool.emailkit] sender or MAIL_DEFAULT_SENDER" <sender@example.com>'
+        in placeholder.output
+    )
+    (project / "pyproject.toml").write_text(
+        '[tool.emailkit]\nroot = "emails"\nsender = "Beta Mail <hello@beta.example.com>"\n'
+    )
+    configured = CliRunner().invoke(main, ["render", "digest", "-p", "eml"])
+    assert "From: Beta Mail <hello@beta.example.com>" in configured.output

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from emailkit import Email, TemplateError, default_root, discover
+from emailkit import Email, LoadError, TemplateError, default_root, discover
 
 from .conftest import SHIPPED_ROOT
 
@@ -74,3 +74,44 @@ def test_default_root_is_emails_in_the_working_directory_or_the_variable(tmp_pat
     assert default_root() == tmp_path / "emails"
     monkeypatch.setenv("EMAILKIT_ROOT", str(tmp_path / "mail"))
     assert default_root() == tmp_path / "mail"
+
+
+def test_a_syntax_error_in_an_email_module_names_email_file_and_line(emails_root):
+    emails_root.write("hello/__init__.py", CLASS.format(name="Hello") + "    oops(\n")
+    emails_root.write("hello/subject.txt", "Hi")
+    with pytest.raises(LoadError) as raised:
+        discover(emails_root.path)
+    error = raised.value
+    assert (error.email, error.filename) == ("hello", "hello/__init__.py")
+    assert error.lineno in (5, 6)  # where the parser gives up on the open parenthesis
+    assert str(error).startswith(f"hello: hello/__init__.py, line {error.lineno}: SyntaxError:")
+    assert isinstance(error.__cause__, SyntaxError)
+
+
+def test_an_exception_while_importing_names_the_line_that_raised(emails_root):
+    emails_root.write("hello/helpers.py", "def plan():\n    return PLANS['pro']\n")
+    emails_root.write(
+        "hello/__init__.py",
+        "from emailkit import Email\nfrom .helpers import plan\n\nDEFAULT = plan()\n",
+    )
+    with pytest.raises(
+        LoadError, match=r"^hello: hello/helpers.py, line 2: NameError: name 'PLANS'"
+    ):
+        discover(emails_root.path)
+
+
+def test_a_module_that_is_not_utf8_is_a_load_error(emails_root):
+    path = emails_root.write("hello/__init__.py", CLASS.format(name="Hello"))
+    path.write_bytes(path.read_bytes() + 'NOTE = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(LoadError, match=r"^hello: hello/__init__.py, line 5: SyntaxError: .*utf-8"):
+        discover(emails_root.path)
+
+
+def test_with_an_errors_dict_the_broken_folder_is_recorded_and_the_others_load(emails_root):
+    emails_root.write("broken/__init__.py", "import nothing_called_this\n")
+    emails_root.write("hello/__init__.py", CLASS.format(name="Hello"))
+    emails_root.write("hello/subject.txt", "Hi")
+    errors: dict[str, Exception] = {}
+    assert list(discover(emails_root.path, errors=errors)) == ["hello"]
+    assert isinstance(errors["broken"], LoadError)
+    assert "ModuleNotFoundError" in str(errors["broken"])

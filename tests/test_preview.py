@@ -46,6 +46,11 @@ def panel(html, name):
     return html.split(f'data-panel="{name}"', 1)[1].split("</section>", 1)[0]
 
 
+# The preview refuses state-changing requests without a same-origin Origin (see guard.py);
+# the test client's requests go to http://localhost.
+SAME_ORIGIN = {"Origin": "http://localhost"}
+
+
 def page(client, url, status=200):
     response = client.get(url)
     assert response.status_code == status, response.get_data(as_text=True)[:2000]
@@ -65,7 +70,11 @@ def test_index_lists_every_email_and_sample_with_subject_and_preheader(client):
 
 def test_viewer_shows_inbox_row_tabs_and_links(client):
     html = page(client, "/receipt/default")
-    assert '<span class="inbox-from">Acme &lt;noreply@acme.example.com&gt;</span>' in html
+    # No MAIL_DEFAULT_SENDER and no [tool.emailkit] sender: a placeholder that says how.
+    assert (
+        '<span class="inbox-from">&#34;Set [tool.emailkit] sender or MAIL_DEFAULT_SENDER&#34; '
+        "&lt;sender@example.com&gt;</span>" in html
+    )
     assert (
         '<strong class="inbox-subject">Your Acme receipt for order A-10442 ($60.61)</strong>'
         in html
@@ -93,7 +102,7 @@ def test_source_tab_shows_html_before_and_after_inlining(client):
     after = page(client, "/receipt/default?tab=source")
     before = page(client, "/receipt/default?tab=source&source=before")
     after, before = panel(after, "source"), panel(before, "source")
-    assert 'class="highlight"' in after
+    assert 'class="listing"' in after
     assert "padding:12px 0" in after  # inlined style attributes
     assert "item-head" in before and "padding:12px 0" not in before
 
@@ -228,7 +237,12 @@ def test_blueprint_answers_only_in_debug_mode(root):
 
 def test_send_a_test_is_off_unless_configured(client):
     assert "Send a test" not in page(client, "/welcome/default")
-    assert client.post("/welcome/default/send", data={"to": "a@example.com"}).status_code == 404
+    assert (
+        client.post(
+            "/welcome/default/send", data={"to": "a@example.com"}, headers=SAME_ORIGIN
+        ).status_code
+        == 404
+    )
 
 
 @pytest.fixture
@@ -254,6 +268,7 @@ def test_send_a_test_goes_through_the_configured_server(sending_client, smtp_ser
     response = sending_client.post(
         "/receipt/default/send?tab=text",
         data={"to": "designer@acme.example.com", "csrf_token": csrf_token(html)},
+        headers=SAME_ORIGIN,
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/receipt/default?tab=text")
@@ -265,11 +280,15 @@ def test_send_a_test_goes_through_the_configured_server(sending_client, smtp_ser
 def test_send_a_test_refuses_other_addresses_and_missing_csrf(sending_client, smtp_server):
     html = page(sending_client, "/receipt/default")
     refused = sending_client.post(
-        "/receipt/default/send", data={"to": "someone@gmail.com", "csrf_token": csrf_token(html)}
+        "/receipt/default/send",
+        data={"to": "someone@gmail.com", "csrf_token": csrf_token(html)},
+        headers=SAME_ORIGIN,
     )
     assert refused.status_code == 302
     assert "is not allowed" in page(sending_client, "/receipt/default")
-    no_token = sending_client.post("/receipt/default/send", data={"to": "qa@example.com"})
+    no_token = sending_client.post(
+        "/receipt/default/send", data={"to": "qa@example.com"}, headers=SAME_ORIGIN
+    )
     assert no_token.status_code == 400
     assert smtp_server.envelopes == []
 
@@ -280,7 +299,9 @@ def test_outbox_lists_captured_mail_newest_first_and_views_it(root):
     for sample in ("default", "empty"):
         html = page(client, f"/digest/{sample}")
         client.post(
-            f"/digest/{sample}/send", data={"to": "qa@example.com", "csrf_token": csrf_token(html)}
+            f"/digest/{sample}/send",
+            data={"to": "qa@example.com", "csrf_token": csrf_token(html)},
+            headers=SAME_ORIGIN,
         )
     listing = page(client, "/outbox")
     assert listing.index("Nothing new this week") < listing.index("3 new notifications")
@@ -323,3 +344,42 @@ def test_locale_switcher_lists_the_locales_and_the_url_keeps_the_choice(client):
     assert "data-locale=" not in page(client, "/digest/default")
     index = page(client, "/")
     assert '<span class="badge locale">fr</span>' in index
+
+
+def test_an_open_viewer_of_an_email_whose_module_breaks_shows_the_error_card(client, root, caplog):
+    module = root / "digest" / "__init__.py"
+    assert "3 new notifications" in page(client, "/digest/default")
+    rewrite(module, "    user_name: str\n", "    user_name: str\n    oops(\n")
+    with caplog.at_level("ERROR", logger="emailkit.preview"):
+        html = page(client, "/digest/default?tab=text", status=500)
+    assert "Nothing here" not in html
+    assert "digest / default does not render" in html
+    assert "<code>digest/__init__.py, line 21</code>" in html
+    assert "SyntaxError" in html and '<span class="lineno">' in html and "oops(" in html
+    assert "Fix the file and save: this page reloads by itself." in html
+    logged = [r.getMessage() for r in caplog.records if r.name == "emailkit.preview"]
+    assert any(m.startswith("digest does not load: digest/__init__.py, line ") for m in logged)
+    assert client.get("/digest/default.html").status_code == 500
+    assert "Nothing here" not in page(client, "/digest/nope", status=500)
+    rewrite(module, "    oops(\n", "")
+    assert "3 new notifications" in page(client, "/digest/default")
+
+
+def test_a_template_that_is_not_utf8_shows_its_file_and_line(client, root):
+    body = root / "receipt" / "body.html"
+    body.write_bytes(body.read_bytes().replace(b"Thanks", "Th\xe4nks".encode("latin-1"), 1))
+    html = page(client, "/receipt/default", status=500)
+    assert "receipt/body.html, line " in html and "not UTF-8 text (byte 0xe4" in html
+
+
+def test_the_sender_comes_from_mail_default_sender_then_pyproject(root):
+    (root.parent / "pyproject.toml").write_text(
+        '[tool.emailkit]\nroot = "emails"\nsender = "Beta Mail <hello@beta.example.com>"\n'
+    )
+    from_project = page(create_preview_app(root).test_client(), "/welcome/default")
+    assert (
+        '<span class="inbox-from">Beta Mail &lt;hello@beta.example.com&gt;</span>' in from_project
+    )
+    app = create_preview_app(root, MAIL_DEFAULT_SENDER=("Gamma", "g@gamma.example.com"))
+    from_app = page(app.test_client(), "/welcome/default")
+    assert '<span class="inbox-from">Gamma &lt;g@gamma.example.com&gt;</span>' in from_app

@@ -51,7 +51,7 @@ def test_index_search_and_viewer_controls(preview_server, browser):
     expect(page.locator("[data-panel=html]")).to_be_hidden()
     assert "tab=text" in page.url
     page.locator("button[data-tab=source]").click()
-    expect(page.locator(".source .highlight")).to_be_visible()
+    expect(page.locator(".source .listing")).to_be_visible()
     page.keyboard.press("4")
     expect(page.locator("table.headers")).to_contain_text("Message-ID")
     page.keyboard.press("1")

@@ -199,3 +199,20 @@ def test_template_names_cannot_leave_the_root(emails_root):
     folder = emails_root.email("note", subject_txt="Hi", body_html='{% include "../secret.html" %}')
     with pytest.raises(TemplateError, match="not found"):
         email_class(folder)(name="a").render()
+
+
+def test_a_template_that_is_not_utf8_names_email_file_and_line(emails_root):
+    folder = emails_root.email("note", subject_txt="Hi", body_html="<p>one</p>\n<p>two</p>\n")
+    (folder / "body.html").write_bytes("<p>one</p>\n<p>caf\xe9</p>\n".encode("latin-1"))
+    with pytest.raises(TemplateError) as raised:
+        email_class(folder)(name="Ada").render()
+    assert str(raised.value).startswith(
+        "note: note/body.html, line 2: not UTF-8 text (byte 0xe9 cannot be decoded). Save the file"
+    )
+
+
+def test_a_stylesheet_that_is_not_utf8_names_the_stylesheet(emails_root):
+    folder = emails_root.email("note", subject_txt="Hi", body_html="<p>one</p>\n")
+    (folder / "style.css").write_bytes("p { color: red }\n/* caf\xe9 */\n".encode("latin-1"))
+    with pytest.raises(TemplateError, match=r"^note: note/style.css, line 2: not UTF-8 text"):
+        email_class(folder)(name="Ada").render()

@@ -9,6 +9,7 @@ drops the cached renders; otherwise every page comes from the cache.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -22,13 +23,15 @@ from types import ModuleType
 from ..checks import Report, run_checks
 from ..context import Email
 from ..discovery import discover
-from ..errors import TemplateError
+from ..errors import LoadError, TemplateError
 from ..inline import inject_css
-from ..project import load_settings
+from ..project import PLACEHOLDER_SENDER, load_settings
 from ..templates import for_root
 from . import display
 
-PREVIEW_SENDER = "Acme <noreply@acme.example.com>"
+logger = logging.getLogger("emailkit.preview")
+# Kept for code that imported it: without a configured sender the preview shows a placeholder.
+PREVIEW_SENDER = PLACEHOLDER_SENDER
 PREVIEW_RECIPIENT = "Ada Lovelace <ada@example.com>"
 
 
@@ -45,6 +48,9 @@ class Problem:
     @classmethod
     def from_exception(cls, error: BaseException, root: Path) -> Problem:
         filename, lineno = _locate(error, root)
+        title = type(error).__name__
+        if isinstance(error, LoadError) and error.__cause__ is not None:
+            title = type(error.__cause__).__name__
         if isinstance(error, TemplateError):
             message = error.message + (f". {error.hint}" if error.hint else "")
         elif isinstance(error, SyntaxError):
@@ -59,7 +65,6 @@ class Problem:
             excerpt = tuple(
                 (n, lines[n - 1]) for n in range(first, min(len(lines), lineno + 4) + 1)
             )
-        title = type(error).__name__
         return cls(title, message, filename, lineno, excerpt)
 
 
@@ -152,7 +157,12 @@ class Catalog:
                 self.emails = {}
                 errors[""] = error
             for name, failure in errors.items():
-                self.problems[name] = Problem.from_exception(failure, self.root)
+                problem = Problem.from_exception(failure, self.root)
+                self.problems[name] = problem
+                where = f"{problem.filename}, line {problem.lineno}: " if problem.lineno else ""
+                logger.error(
+                    "%s does not load: %s%s", name or "the emails root", where, problem.message
+                )
             return True
 
     def _scan(self) -> Iterator[tuple[str, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from html import escape
 
 import lxml.html
 from pygments import highlight as pygments_highlight
@@ -15,8 +16,10 @@ _DARK = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
 _LIGHT = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.IGNORECASE)
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u034f\u2007\ufeff\u00ad\xa0"), " ")
-_FORMATTER = HtmlFormatter(linenos="table", cssclass="highlight", wrapcode=True)
-HIGHLIGHT_CSS = _FORMATTER.get_style_defs(".highlight")
+# Token spans only: pygments closes and reopens a span at each line end, so every line of its
+# output is balanced markup that the listing can wrap on its own.
+_FORMATTER = HtmlFormatter(nowrap=True)
+HIGHLIGHT_CSS = _FORMATTER.get_style_defs(".listing")
 
 # Gmail and Outlook.com darken messages that have no dark styles by inverting their colours;
 # images keep theirs. A CSS filter on the page, undone on images, shows much the same.
@@ -77,6 +80,19 @@ def headers(eml: bytes) -> list[tuple[str, str]]:
     return shown
 
 
-def highlight(source: str) -> str:
-    """HTML source as syntax-highlighted markup with line numbers."""
-    return pygments_highlight(source, HtmlLexer(), _FORMATTER)
+def listing(source: str, label: str = "HTML source") -> str:
+    """HTML source as a syntax-highlighted, numbered listing.
+
+    Each line is its own element and its number a CSS counter beside it: long lines wrap under
+    their own code, numbers stay level with their line at any width, and copying the code
+    copies no numbers (generated content is never part of a selection).
+    """
+    lines = pygments_highlight(source, HtmlLexer(stripnl=False), _FORMATTER).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    digits = len(str(max(len(lines), 1)))
+    body = "\n".join(f'<span class="line">{line}</span>' for line in lines)
+    return (
+        f'<pre class="listing" style="--digits:{digits}" aria-label="{escape(label)}">'
+        f"<code>{body}</code></pre>"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 from email import message_from_bytes
 from email.policy import default as default_policy
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ from wtforms.validators import ValidationError
 
 from ..errors import EmailError
 from ..mailfolder import StoredMessage
-from . import display
-from .catalog import PREVIEW_SENDER, Catalog, SampleView
+from ..project import default_sender
+from . import display, guard
+from .catalog import Catalog, SampleView
 
 
 def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Blueprint:
@@ -46,12 +48,20 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     )
 
     @blueprint.before_request
-    def only_in_development() -> None:
+    def only_in_development() -> Response | None:
         config = current_app.config
         if not (current_app.debug or config.get("EMAILKIT_PREVIEW_ENABLED")):
             abort(404)
-        catalog.use_sender(config.get("MAIL_DEFAULT_SENDER") or PREVIEW_SENDER)
+        allowed = guard.allowed_hosts(config.get(guard.ALLOWED_HOSTS_KEY))
+        if not guard.host_is_allowed(request.headers.get("Host"), allowed):
+            return Response(guard.HOST_REFUSED, 400, mimetype="text/plain")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not guard.origin_is_same(
+            request.headers.get("Origin"), request.headers.get("Host"), request.scheme
+        ):
+            return Response(guard.ORIGIN_REFUSED, 403, mimetype="text/plain")
+        catalog.use_sender(default_sender(config.get("MAIL_DEFAULT_SENDER"), catalog.root))
         catalog.refresh()
+        return None
 
     @blueprint.context_processor
     def shared() -> dict[str, Any]:
@@ -73,6 +83,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
 
     @blueprint.get("/<email>/<sample>")
     def viewer(email: str, sample: str) -> tuple[str, int]:
+        if email in catalog.problems and email not in catalog.emails:
+            return _does_not_load(catalog, email, sample)
         state = _viewer_state(catalog.locales(email) if email in catalog.emails else [])
         view = _view(catalog, email, sample, state["locale"])
         pairs = catalog.samples()
@@ -130,11 +142,17 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             abort(400, "The form expired; reload the page and send again.")
-        address = (request.form.get("to") or "").strip()
+        given = (request.form.get("to") or "").strip()
         state: dict[str, Any] = dict(request.args)
         back = redirect(url_for(".viewer", email=email, sample=sample, **state))
-        if not _allowed(address, allowed):
-            flash(f"{address or 'That address'} is not allowed: see EMAILKIT_PREVIEW_RECIPIENTS.")
+        addresses = _addresses(given)
+        refused = [address for address in addresses if not _allowed(address, allowed)]
+        if not addresses or refused:
+            shown = ", ".join(refused) or given or "That address"
+            flash(
+                f"{shown} {'is' if len(refused) < 2 else 'are'} not allowed: nothing was sent. "
+                "See EMAILKIT_PREVIEW_RECIPIENTS."
+            )
             return back  # type: ignore[return-value]
         from ..extension import kit
 
@@ -142,12 +160,12 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             instance = catalog.emails[view.email].previews()[view.sample]
             locale = _locale(catalog, email) or None
             message_id = kit.deliver(
-                instance.message(address, sender=catalog.sender, locale=locale)
+                instance.message(addresses, sender=catalog.sender, locale=locale)
             )
         except EmailError as error:
             flash(f"Not sent: {error}")
         else:
-            flash(f"Sent to {address} ({message_id}).")
+            flash(f"Sent to {', '.join(addresses)} ({message_id}).")
         return back  # type: ignore[return-value]
 
     @blueprint.get("/outbox")
@@ -193,10 +211,19 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     return blueprint
 
 
+def _does_not_load(catalog: Catalog, email: str, sample: str) -> tuple[str, int]:
+    """The viewer of an email whose folder does not load: the error card, not a 404; the page
+    reloads by itself and shows the sample once the file is fixed."""
+    view = SampleView(email, sample, catalog.problems[email])
+    return render_template("emailkit_preview/viewer.html", view=view, previous=None, next=None), 500
+
+
 def _view(
     catalog: Catalog, email: str, sample: str, locale: str = "", *, require_ok: bool = False
 ) -> SampleView:
     cls = catalog.emails.get(email)
+    if cls is None and email in catalog.problems:
+        abort(500, catalog.problems[email].message)
     if cls is None or (email, sample) not in catalog.samples():
         abort(404)
     view = catalog.view(email, sample, locale)
@@ -232,7 +259,17 @@ def _source(view: SampleView, which: str) -> str | None:
     if view.problem:
         return None
     source = view.html_before_inlining if which == "before" else view.html
-    return display.highlight(source) if source else None
+    return display.listing(source) if source else None
+
+
+def _addresses(given: str) -> list[str]:
+    """Every address in the form's field (``a@x, B <b@y>``), bare; [] when one is unreadable."""
+    if "\n" in given or "\r" in given:
+        return []
+    found = getaddresses([given])
+    if not found or any("@" not in address or not address for _, address in found):
+        return []
+    return [address for _, address in found]
 
 
 def _allowed(address: str, patterns: str | list[str]) -> bool:
