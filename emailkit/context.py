@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import flask_mail
 
-from . import locales
+from . import fieldtypes, locales
 from .dispatch import current_dispatcher, current_scheduler
 from .errors import ContextError, TemplateError
 from .mime import Message, Recipient
@@ -57,17 +57,23 @@ class Email:
     template: ClassVar[str | os.PathLike[str] | None] = None
     email_name: ClassVar[str] = ""
     _fields: ClassVar[dict[str, Any]] = {}
+    _annotations: ClassVar[dict[str, tuple[type, object]]] = {}
+    _field_types: ClassVar[dict[str, object] | None] = None
     _folder: ClassVar[Path | None] = None
     _templates: ClassVar[Templates | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         names: list[str] = []
+        annotations: dict[str, tuple[type, object]] = {}
         for klass in reversed(cls.__mro__):
             if klass is Email or not issubclass(klass, Email):
                 continue
             for name, annotation in inspect.get_annotations(klass).items():
-                if name.startswith("_") or _is_classvar(annotation) or name in names:
+                if name.startswith("_") or _is_classvar(annotation):
+                    continue
+                annotations[name] = (klass, annotation)  # a subclass may narrow the type
+                if name in names:
                     continue
                 if name in RESERVED:
                     raise ContextError(
@@ -76,6 +82,8 @@ class Email:
                     )
                 names.append(name)
         cls._fields = {name: getattr(cls, name, _MISSING) for name in names}
+        cls._annotations = annotations
+        cls._field_types = None
         cls._folder = _template_folder(cls)
         if "email_name" not in cls.__dict__ and cls._folder is not None:
             cls.email_name = cls._folder.name
@@ -93,17 +101,42 @@ class Email:
                 f"{cls.__name__} has no field {unknown[0]!r}; its fields are "
                 f"{_listing(cls._fields)}. Declare it on the class or fix the name."
             )
+        missing = [n for n, d in cls._fields.items() if d is _MISSING and n not in values]
+        if missing:
+            plural = "s" if len(missing) > 1 else ""
+            raise ContextError(
+                f"{cls.__name__} is missing field{plural} {', '.join(map(repr, missing))}; pass "
+                f"{', '.join(f'{n}=...' for n in missing)} or give the field{plural} a default."
+            )
+        types = cls._types()
+        for name, value in values.items():
+            annotation = types.get(name, fieldtypes.UNCHECKED)
+            if annotation is not fieldtypes.UNCHECKED:
+                problem = fieldtypes.mismatch(value, annotation, name)
+                if problem:
+                    raise ContextError(
+                        f"{cls.__name__}: field {problem}; pass a value of that type "
+                        "or change the annotation."
+                    )
         for name, default in cls._fields.items():
             if name in values:
                 value = values[name]
-            elif default is _MISSING:
-                raise ContextError(
-                    f"{cls.__name__} is missing field {name!r}; pass {name}=... "
-                    "or give the field a default."
-                )
             else:
                 value = copy.copy(default) if isinstance(default, (list, dict, set)) else default
             setattr(self, name, value)
+
+    @classmethod
+    def _types(cls) -> dict[str, object]:
+        """The fields' annotations that can be checked, resolved on first use (string
+        annotations may name classes defined further down the module)."""
+        found = cls.__dict__.get("_field_types")
+        if found is None:
+            found = {
+                name: fieldtypes.resolve(owner, annotation)
+                for name, (owner, annotation) in cls._annotations.items()
+            }
+            cls._field_types = found
+        return found
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -165,7 +167,7 @@ def _template_error(
         email=compiled.name,
         filename=filename or f"{compiled.name}/{part}",
         lineno=lineno,
-        hint=_hint(error, type(email).__name__, email.fields()),
+        hint=_hint(error, email, type(email).__name__, email.fields()),
     )
 
 
@@ -202,12 +204,28 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _hint(error: Exception, class_name: str, fields: tuple[str, ...]) -> str:
+def attribute_kind(cls: type, attribute: str) -> str:
+    """What ``attribute`` is on the class: property, method or attribute."""
+    value = inspect.getattr_static(cls, attribute, None)
+    if isinstance(value, (property, cached_property)):
+        return "property"
+    return "method" if callable(value) else "attribute"
+
+
+def _hint(error: Exception, email: Email, class_name: str, fields: tuple[str, ...]) -> str:
     if isinstance(error, TemplateNotFound):
         return "Create that template under the emails root or fix the name."
     if isinstance(error, TemplateSyntaxError):
         return "Fix the template syntax at that line."
     if isinstance(error, UndefinedError):
+        undefined = re.match(r"'(\w+)' is undefined", str(error.message or ""))
+        missing = undefined.group(1) if undefined else None
+        if missing and missing not in fields and hasattr(type(email), missing):
+            kind = attribute_kind(type(email), missing)
+            return (
+                f"{missing!r} is a {kind} of {class_name}, not a field: "
+                f"templates reach it as `email.{missing}`, e.g. {{{{ email.{missing} }}}}."
+            )
         declared = ", ".join(fields) or "none"
         return (
             f"Templates see the fields of {class_name} ({declared}) and `email`; "

@@ -110,7 +110,7 @@ def test_field_printed_empty_is_a_warning_unless_guarded(emails_root):
     cls = make(
         emails_root,
         "<p>{{ name }}</p><p>{{ nickname }}</p>",
-        extra={"nickname": "str"},
+        extra={"nickname": "str | None"},  # None for a plain str is refused at construction
         samples=samples,
     )
     cls.previews = classmethod(lambda c: {"default": c(name="Ada", nickname=None)})
@@ -281,3 +281,44 @@ def test_accepted_findings_are_left_out(emails_root, tmp_path, monkeypatch):
     )
     assert "support." not in accepted and "images." not in accepted
     assert "context.unused" in accepted  # findings not accepted still show
+
+
+def property_email(emails_root):
+    folder = emails_root.email(
+        "order",
+        subject_txt="Order of {{ email.total }}",
+        body_txt="Total: {{ email.total }}",
+        body_html=PAGE.format(body="<p>Items: {{ count }}</p>\n<p>Total: {{ total }}</p>"),
+    )
+    namespace = {
+        "template": folder,
+        "__annotations__": {"count": "int"},
+        "total": property(lambda self: self.count * 2),
+        "previews": classmethod(lambda cls: {"default": cls(count=3)}),
+    }
+    return type("Order", (Email,), namespace)
+
+
+def test_a_property_read_as_a_bare_name_points_at_its_own_file_and_says_email_dot(emails_root):
+    cls = property_email(emails_root)
+    (finding,) = findings(cls, "context.undeclared")
+    assert finding.where == "order/body.html:5"  # not subject.txt:1, which reads email.total
+    assert (
+        finding.hint
+        == "'total' is a property of Order, not a field: templates reach it as `email.total`"
+    )
+
+
+def test_rendering_a_property_read_as_a_bare_name_says_email_dot(emails_root):
+    from emailkit import TemplateError
+
+    cls = property_email(emails_root)
+    with pytest.raises(TemplateError) as raised:
+        cls(count=3).render()
+    message = str(raised.value)
+    assert message.startswith("order: order/body.html, line 5: 'total' is undefined.")
+    assert (
+        "'total' is a property of Order, not a field: templates reach it as `email.total`"
+        in message
+    )
+    assert "declare the missing one" not in message

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from typing import ClassVar
+import datetime as dt
+from decimal import Decimal
+from typing import Any, ClassVar, Optional
 
 import pytest
 
@@ -116,3 +118,107 @@ def test_previews_default_to_none():
         template = "."
 
     assert Plain.previews() == {}
+
+
+def test_every_missing_field_is_listed(emails_root):
+    class Order(Email):
+        template = emails_root.path
+        customer: str
+        number: str
+        note: str = ""
+        total: int
+
+    with pytest.raises(ContextError) as raised:
+        Order(note="x")
+    assert str(raised.value) == (
+        "Order is missing fields 'customer', 'number', 'total'; pass customer=..., number=..., "
+        "total=... or give the fields a default."
+    )
+
+
+def typed_class(folder):
+    class Typed(Email):
+        template = folder
+        name: str
+        count: int = 0
+        ratio: float = 0.0
+        price: Decimal = Decimal("0")
+        vip: bool = False
+        day: dt.date | None = None
+        at: Optional[dt.datetime] = None  # noqa: UP045 - the typing spelling is checked too
+        tags: list[str] = []  # noqa: RUF012
+        prices: dict[str, Decimal] = {}  # noqa: RUF012
+        anything: Any = None
+        owner: Later | None = None  # a project's own class: taken on trust
+        deposit: Money = Decimal("0")  # defined below: resolved when the first email is built
+
+    return Typed
+
+
+class Later:
+    pass
+
+
+Money = Decimal
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"name": 3}, "Typed: field name must be str, got int 3; pass a value of that type"),
+        ({"count": "3"}, "field count must be int, got str '3'"),
+        ({"count": True}, "field count must be int, got bool True"),
+        ({"vip": 1}, "field vip must be bool, got int 1"),
+        ({"price": "12.50"}, "field price must be Decimal, got str '12.50'"),
+        ({"price": 12.5}, "field price must be Decimal, got float 12.5"),
+        ({"ratio": "0.5"}, "field ratio must be float, got str '0.5'"),
+        ({"day": "2026-03-14"}, "field day must be date or None, got str '2026-03-14'"),
+        ({"tags": "a,b"}, "field tags must be list[str], got str 'a,b'"),
+        ({"tags": ["a", 2]}, "field tags[1] must be str, got int 2"),
+        ({"prices": {"a": "1"}}, "field prices['a'] must be Decimal, got str '1'"),
+        ({"prices": {1: Decimal(1)}}, "field a key of prices must be str, got int 1"),
+        ({"deposit": "1"}, "field deposit must be Decimal, got str '1'"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_naming_field_expected_and_given(
+    emails_root, values, message
+):
+    cls = typed_class(emails_root.path)
+    with pytest.raises(ContextError) as raised:
+        cls(**{"name": "Ada", **values})
+    assert message in str(raised.value)
+
+
+def test_values_of_the_right_type_pass(emails_root):
+    cls = typed_class(emails_root.path)
+    email = cls(
+        name="Ada",
+        count=2,
+        ratio=1,  # an int is a float, as typing has it
+        price=12,
+        vip=True,
+        day=dt.datetime(2026, 3, 14, 9, 30),  # a datetime is a date
+        at=None,
+        tags=("a", "b"),
+        prices={"a": Decimal("1.50")},
+        anything=object(),
+        owner=Later(),
+        deposit=Decimal("5"),
+    )
+    assert cls(name="Ada", owner="not checked").owner == "not checked"
+    assert email.count == 2
+
+
+def test_a_wrong_type_fails_at_construction_not_inside_babel():
+    from emails.receipt import Receipt
+
+    with pytest.raises(ContextError, match=r"Receipt: field shipping must be Decimal, got str"):
+        Receipt(
+            customer_name="Ada",
+            order_number="A-1",
+            ordered_on=dt.date(2026, 3, 14),
+            items=[],
+            shipping="5.00",
+        )
+    with pytest.raises(ContextError, match=r"field items must be list\[LineItem\], got str"):
+        Receipt(customer_name="A", order_number="A-1", ordered_on=dt.date.today(), items="x")

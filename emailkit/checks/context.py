@@ -15,6 +15,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from ..context import Email
 from ..errors import TemplateError
+from ..rendering import attribute_kind
 from . import Finding
 from .source import EmailSources
 
@@ -55,8 +56,10 @@ def check(cls: type[Email], locale: str | None = None) -> list[Finding]:
     known = fields | _JINJA_NAMES | set(env.globals)
     used: set[str] = set()
     findings: list[Finding] = []
-    tags = sources.tags()
     for part, flattened in parts.items():
+        # Only this part's tags: a name read in body.html is reported there, not at the first
+        # file that happens to mention it (often subject.txt).
+        tags = sources.tags(part)
         source = "".join(t.text for t in flattened.prelude) + "".join(
             p if isinstance(p, str) else p.text for p in flattened.parts
         )
@@ -68,13 +71,21 @@ def check(cls: type[Email], locale: str | None = None) -> list[Finding]:
         used |= undeclared
         for missing in sorted(undeclared - known):
             file, line = _where(tags, rf"\b{re.escape(missing)}\b")
+            if hasattr(cls, missing):
+                kind = attribute_kind(cls, missing)
+                hint = (
+                    f"{missing!r} is a {kind} of {cls.__name__}, not a field: "
+                    f"templates reach it as `email.{missing}`"
+                )
+            else:
+                hint = _suggest(missing, fields, f"declare `{missing}: ...` on {cls.__name__}")
             findings.append(
                 Finding(
                     "error",
                     "context.undeclared",
                     name,
                     f"{part} reads {missing!r}, which is not a field of {cls.__name__}",
-                    _suggest(missing, fields, f"declare `{missing}: ...` on {cls.__name__}"),
+                    hint,
                     file=file,
                     line=line,
                 )

@@ -54,10 +54,10 @@ class EmailSources:
     def text_lines(self, name: str) -> list[str]:
         return self._source(name).splitlines()
 
-    def tags(self) -> list[Tag]:
-        return [
-            p for f in self.parts.values() for p in (*f.prelude, *f.parts) if isinstance(p, Tag)
-        ]
+    def tags(self, part: str | None = None) -> list[Tag]:
+        """The Jinja tags of ``part`` (subject.txt, body.txt, body.html), or of every part."""
+        chosen = [self.parts[part]] if part is not None else list(self.parts.values())
+        return [p for f in chosen for p in (*f.prelude, *f.parts) if isinstance(p, Tag)]
 
     def locate(self, element: HtmlElement) -> tuple[str | None, int | None]:
         """The file and line that most likely wrote ``element``."""
