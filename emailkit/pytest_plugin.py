@@ -6,10 +6,15 @@ its subject, text and HTML with the files in :mod:`emailkit.snapshots`. New samp
 written and reported, differences fail with a unified diff per part, ``--emailkit-update``
 accepts them, and snapshots whose sample is gone are reported as stale (and removed by
 ``--emailkit-update``). Without the setting, the ``email_snapshot`` fixture checks one email.
+
+In CI (the ``CI`` environment variable set, as every CI service does, or ``--emailkit-ci``) a
+missing snapshot fails instead of being written, as jest and syrupy do: a snapshot folder
+that was never committed must not pass green.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +52,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite email snapshots that differ and remove stale ones",
     )
+    group.addoption(
+        "--emailkit-ci",
+        action="store_true",
+        help="fail on a missing email snapshot instead of writing it (the default when the CI "
+        "environment variable is set)",
+    )
+
+
+def in_ci(config: pytest.Config) -> bool:
+    """Whether missing snapshots fail: ``--emailkit-ci``, or ``CI`` set to anything but
+    false/0/no (CI services set ``CI=true``)."""
+    value = os.environ.get("CI", "").strip().lower()
+    return bool(config.getoption("emailkit_ci")) or value not in ("", "0", "false", "no")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,6 +106,7 @@ class EmailSnapshotItem(pytest.Item):
             rendered,
             update=self.config.getoption("emailkit_update"),
             locale=self.locale,
+            write_missing=not in_ci(self.config),
         )
         state.outcomes.append(outcome)
         if not outcome.passed:
@@ -241,6 +260,7 @@ def email_snapshot(pytestconfig: pytest.Config) -> Callable[..., None]:
             sample,
             email.render(),
             update=pytestconfig.getoption("emailkit_update"),
+            write_missing=not in_ci(pytestconfig),
         )
         if not outcome.passed:
             pytest.fail(outcome.report(), pytrace=False)

@@ -60,12 +60,22 @@ class Outcome:
     written: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     differences: list[tuple[str, Path, str]] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.missing
 
     def report(self) -> str:
+        if self.missing:
+            lines = [f"{self.name}: no snapshot, and in CI a missing snapshot fails:"]
+            lines += [f"  {path}" for path in self.missing]
+            lines += [
+                "",
+                "Run pytest locally (without CI set) to write it, then commit it; or pass "
+                "--emailkit-update to write it here.",
+            ]
+            return "\n".join(lines)
         lines = [f"{self.name}: the rendered email differs from its snapshot"]
         for part, path, diff in self.differences:
             lines += ["", f"--- {part} ({path})", diff]
@@ -98,13 +108,21 @@ class SnapshotStore:
         *,
         update: bool,
         locale: str | None = None,
+        write_missing: bool = True,
     ) -> Outcome:
-        """Compare, write what is missing, and with ``update`` rewrite what differs."""
+        """Compare, write what is missing, and with ``update`` rewrite what differs.
+
+        Without ``write_missing`` (in CI) a missing file is a failure instead, unless
+        ``update`` says to write it: a forgotten snapshot folder must not pass.
+        """
         outcome = Outcome(f"{email}/{sample}" + (f"/{locale}" if locale else ""))
         paths = self.paths(email, sample, locale)
         for part, content in snapshot_parts(rendered).items():
             path = paths[part]
             if not path.is_file():
+                if not (write_missing or update):
+                    outcome.missing.append(path)
+                    continue
                 _write(path, content)
                 outcome.written.append(path)
                 continue

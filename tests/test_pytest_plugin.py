@@ -26,6 +26,13 @@ class Hello(Email):
 """
 
 
+@pytest.fixture(autouse=True)
+def not_in_ci(monkeypatch):
+    """The inner pytest runs write snapshots, which they refuse in CI (this suite's own CI
+    sets CI=true); the tests of that refusal set it again."""
+    monkeypatch.delenv("CI", raising=False)
+
+
 @pytest.fixture
 def project(pytester):
     pytester.makefile(".toml", pyproject=PYPROJECT)
@@ -166,3 +173,54 @@ def test_a_scaffolded_email_passes_its_snapshot_tests_at_once(project):
     assert created.exit_code == 0, created.output
     run(project).assert_outcomes(passed=4)
     run(project).assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize(("env", "args"), [("true", ()), (None, ("--emailkit-ci",))])
+def test_in_ci_a_missing_snapshot_fails_instead_of_being_written(project, monkeypatch, env, args):
+    if env:
+        monkeypatch.setenv("CI", env)
+    result = run(project, *args)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*hello/default: no snapshot, and in CI a missing snapshot fails:",
+            "*tests/snapshots/hello/default.subject.txt",
+            "Run pytest locally (without CI set) to write it, then commit it; or pass "
+            "--emailkit-update to write it here.",
+        ]
+    )
+    assert not (project.path / "tests" / "snapshots").exists()
+    assert "new snapshot written" not in result.stdout.str()
+
+
+def test_in_ci_existing_snapshots_pass_and_update_may_write(project, monkeypatch):
+    monkeypatch.setenv("CI", "false")  # not CI: written
+    run(project).assert_outcomes(passed=2)
+    monkeypatch.setenv("CI", "true")
+    run(project).assert_outcomes(passed=2)
+    write(project, "emails/hello/__init__.py", CLASS.replace('"second"', '"third"'))
+    run(project).assert_outcomes(passed=1, failed=1)
+    run(project, "--emailkit-update").assert_outcomes(passed=2)
+    assert (project.path / "tests" / "snapshots" / "hello" / "third.html").is_file()
+
+
+def test_in_ci_the_fixture_fails_on_a_missing_snapshot_too(pytester, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    write(pytester, "emails/hello/__init__.py", CLASS)
+    write(pytester, "emails/hello/subject.txt", "Hello {{ name }}")
+    write(pytester, "emails/hello/body.txt", "Hi {{ name }}.")
+    (pytester.path / "emails" / "__init__.py").write_text("")
+    pytester.makepyfile(
+        test_mine="""
+        import sys
+        sys.path.insert(0, ".")
+        from emails.hello import Hello
+
+        def test_hello(email_snapshot):
+            email_snapshot(Hello(name="Zoe"), "zoe")
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*hello/zoe: no snapshot, and in CI a missing snapshot fails:"])
+    assert not (pytester.path / "tests" / "snapshots").exists()
