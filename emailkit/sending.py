@@ -130,7 +130,13 @@ class _OutboxConnection:
         self.folder = folder
 
     def send(self, message: Message) -> None:
-        self.folder.save(message, email=message.email_name or "message")
+        stored = self.folder.save(message, email=message.email_name or "message")
+        logger.info(
+            "outbox: %s to %s written to %s (no MAIL_SERVER: nothing left this machine)",
+            stored.meta["email"],
+            ", ".join(stored.recipients),
+            stored.path,
+        )
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
 

@@ -293,16 +293,21 @@ def test_send_a_test_refuses_other_addresses_and_missing_csrf(sending_client, sm
     assert smtp_server.envelopes == []
 
 
-def test_outbox_lists_captured_mail_newest_first_and_views_it(root):
+def test_outbox_lists_captured_mail_newest_first_and_views_it(root, caplog):
     app = create_preview_app(root, EMAILKIT_PREVIEW_RECIPIENTS="*@example.com")
     client = app.test_client()
     for sample in ("default", "empty"):
         html = page(client, f"/digest/{sample}")
-        client.post(
-            f"/digest/{sample}/send",
-            data={"to": "qa@example.com", "csrf_token": csrf_token(html)},
-            headers=SAME_ORIGIN,
-        )
+        with caplog.at_level("INFO", logger="emailkit"):
+            client.post(
+                f"/digest/{sample}/send",
+                data={"to": "qa@example.com", "csrf_token": csrf_token(html)},
+                headers=SAME_ORIGIN,
+            )
+    written = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outbox: ")]
+    assert len(written) == 2 and written[0].startswith(
+        "outbox: digest to qa@example.com written to "
+    )
     listing = page(client, "/outbox")
     assert listing.index("Nothing new this week") < listing.index("3 new notifications")
     stem = listing.split('href="/outbox/', 1)[1].split('"', 1)[0]
