@@ -7,6 +7,7 @@ import socket
 import textwrap
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as ParsedMessage
@@ -204,23 +205,26 @@ class PreviewServer:
     root: Path
 
 
-@pytest.fixture
-def preview_server(tmp_path) -> Iterator[PreviewServer]:
-    """``preview_app.py`` in its own process, on a copy of the shipped emails."""
+@contextmanager
+def running_preview(folder: Path, env: dict[str, str] | None = None) -> Iterator[PreviewServer]:
+    """``preview_app.py`` in its own process, on a copy of the shipped emails in ``folder``;
+    its log goes to ``folder/preview.log``."""
+    import os
     import shutil
     import subprocess
     import sys
     import time
 
-    root = tmp_path / "emails"
+    root = folder / "emails"
     shutil.copytree(SHIPPED_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
     port = _free_port()
-    log = open(tmp_path / "preview.log", "w")  # noqa: SIM115 - closed below
+    log = open(folder / "preview.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, str(REPO / "preview_app.py"), "--port", str(port), "--emails", str(root)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        cwd=tmp_path,
+        cwd=folder,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 30
     while True:
@@ -230,7 +234,7 @@ def preview_server(tmp_path) -> Iterator[PreviewServer]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 log.close()
-                raise RuntimeError((tmp_path / "preview.log").read_text()) from None
+                raise RuntimeError((folder / "preview.log").read_text()) from None
             time.sleep(0.05)
     try:
         yield PreviewServer(f"http://127.0.0.1:{port}", root)
@@ -238,6 +242,13 @@ def preview_server(tmp_path) -> Iterator[PreviewServer]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def preview_server(tmp_path) -> Iterator[PreviewServer]:
+    """``preview_app.py`` in its own process, on a copy of the shipped emails."""
+    with running_preview(tmp_path) as server:
+        yield server
 
 
 @dataclass

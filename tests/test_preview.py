@@ -358,7 +358,7 @@ def test_an_open_viewer_of_an_email_whose_module_breaks_shows_the_error_card(cli
     with caplog.at_level("ERROR", logger="emailkit.preview"):
         html = page(client, "/digest/default?tab=text", status=500)
     assert "Nothing here" not in html
-    assert "digest / default does not render" in html
+    assert "digest / default does not load" in html
     assert "<code>digest/__init__.py, line 21</code>" in html
     assert "SyntaxError" in html and '<span class="lineno">' in html and "oops(" in html
     assert "Fix the file and save: this page reloads by itself." in html
@@ -366,6 +366,8 @@ def test_an_open_viewer_of_an_email_whose_module_breaks_shows_the_error_card(cli
     assert any(m.startswith("digest does not load: digest/__init__.py, line ") for m in logged)
     assert client.get("/digest/default.html").status_code == 500
     assert "Nothing here" not in page(client, "/digest/nope", status=500)
+    missing = page(client, "/welcome/nope", status=404)
+    assert "These do not load:" in missing and "<code>digest/__init__.py, line 21</code>" in missing
     rewrite(module, "    oops(\n", "")
     assert "3 new notifications" in page(client, "/digest/default")
 

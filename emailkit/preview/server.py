@@ -39,6 +39,7 @@ from .views import preview_blueprint
 logger = logging.getLogger("emailkit.preview")
 access_logger = logging.getLogger("emailkit.preview.access")
 POLL_MILLISECONDS = 100
+_FROM_ENVIRONMENT = ("EMAILKIT_PREVIEW_RECIPIENTS", guard.ALLOWED_HOSTS_KEY)
 
 
 def create_preview_app(root: str | Path, **config: Any) -> Flask:
@@ -46,10 +47,15 @@ def create_preview_app(root: str | Path, **config: Any) -> Flask:
 
     It runs in debug mode without an SMTP server unless ``MAIL_SERVER`` is configured (or in
     the environment), so "send a test" writes to the outbox the viewer shows.
+    ``EMAILKIT_PREVIEW_RECIPIENTS`` and ``EMAILKIT_PREVIEW_ALLOWED_HOSTS`` (comma-separated)
+    are read from the environment too.
     """
     app = Flask("emailkit_preview", instance_path=str(Path(root).resolve().parent / "instance"))
     app.debug = True
     app.config.update(SECRET_KEY=secrets.token_hex(32), EMAILKIT_ROOT=str(root))
+    for key in _FROM_ENVIRONMENT:
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
     app.config.update(config)
     EmailKit(app)
     app.register_blueprint(preview_blueprint(root), url_prefix="/")

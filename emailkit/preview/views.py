@@ -215,7 +215,10 @@ def _does_not_load(catalog: Catalog, email: str, sample: str) -> tuple[str, int]
     """The viewer of an email whose folder does not load: the error card, not a 404; the page
     reloads by itself and shows the sample once the file is fixed."""
     view = SampleView(email, sample, catalog.problems[email])
-    return render_template("emailkit_preview/viewer.html", view=view, previous=None, next=None), 500
+    page = render_template(
+        "emailkit_preview/viewer.html", view=view, previous=None, next=None, failure="does not load"
+    )
+    return page, 500
 
 
 def _view(
