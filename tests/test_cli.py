@@ -237,3 +237,17 @@ def test_render_eml_takes_the_sender_from_pyproject_or_says_how_to_set_one(tmp_p
     )
     configured = CliRunner().invoke(main, ["render", "digest", "-p", "eml"])
     assert "From: Beta Mail <hello@beta.example.com>" in configured.output
+
+
+def test_a_folder_without_any_body_is_one_line_naming_the_file_to_create(emails_root):
+    emails_root.write(
+        "note/__init__.py",
+        "from emailkit import Email\n\nclass Note(Email):\n"
+        "    @classmethod\n    def previews(cls):\n        return {'default': cls()}\n",
+    )
+    emails_root.write("note/subject.txt", "Hi")
+    line = one_line_error(emailkit("render", "note", root=emails_root.path))
+    assert line.startswith("Error: note: neither body.html nor body.txt exists. Create ")
+    assert line.endswith(
+        "note/body.html (and optionally " + str(emails_root.path) + "/note/body.txt)."
+    )

@@ -390,3 +390,11 @@ def test_the_sender_comes_from_mail_default_sender_then_pyproject(root):
     app = create_preview_app(root, MAIL_DEFAULT_SENDER=("Gamma", "g@gamma.example.com"))
     from_app = page(app.test_client(), "/welcome/default")
     assert '<span class="inbox-from">Gamma &lt;g@gamma.example.com&gt;</span>' in from_app
+
+
+def test_a_folder_without_any_body_shows_an_error_card_not_a_404(client, root):
+    (root / "welcome" / "body.html").unlink()
+    (root / "welcome" / "body.txt").unlink()
+    html = page(client, "/welcome/default", status=500)
+    assert "welcome / default does not render" in html
+    assert "neither body.html nor body.txt exists" in html and "Nothing here" not in html
