@@ -16,9 +16,17 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 from flask import Flask, current_app
 
-from .errors import EmailError
+from .errors import EmailError, SendError
 from .mime import Message
-from .sending import Connection, Deliverer, FailedMessage, SendReport, check_sendable, is_transient
+from .sending import (
+    Connection,
+    Deliverer,
+    Delivery,
+    FailedMessage,
+    SendReport,
+    check_sendable,
+    is_transient,
+)
 
 if TYPE_CHECKING:
     from .context import Email
@@ -110,33 +118,44 @@ class BulkRun:
             self._disconnect()
 
     def _send(self, message: Message) -> None:
-        attempts = 0
+        delivery = Delivery(message)
         try:
             for attempt in self.deliverer.policy.retrying(before_sleep=self._reconnect):
                 with attempt:
-                    attempts += 1
+                    delivery.attempts += 1
                     if self._connection is None:
                         self._connection = self.deliverer.connect()
                         host = getattr(self._connection, "host", None)
                         if host is not None:
                             host.on_data_sent = self._server_busy.set
-                    self._connection.send(message)
+                    delivery.attempt(self._connection)
                     if getattr(self._connection, "host", None) is None:
                         self._server_busy.set()  # the outbox: nothing to wait for
-            self.report.sent += 1
         except Exception as error:
             if is_transient(error):
                 self._disconnect()
-            failure = self.deliverer.keep_failed(message, error, attempts)
-            self.report.failed.append(
-                FailedMessage(
-                    message.email_name,
-                    message.envelope_recipients,
-                    str(failure),
-                    message.msgId,
-                    failure.saved_to,
-                )
+            self._fail(self.deliverer.keep_failed(message, error, delivery), delivery)
+            return
+        finally:
+            if self._connection is not None and self._connection.full:
+                # MAIL_MAX_EMAILS: the next message opens a new session. Whatever goes wrong
+                # with that belongs to the next message, never to this one, already accepted.
+                self._disconnect()
+        if delivery.refused:
+            self._fail(self.deliverer.keep_failed(message, delivery.refusal(), delivery), delivery)
+        else:
+            self.report.sent += 1
+
+    def _fail(self, failure: SendError, delivery: Delivery) -> None:
+        self.report.failed.append(
+            FailedMessage(
+                delivery.message.email_name,
+                failure.recipients,
+                str(failure),
+                delivery.message.msgId,
+                failure.saved_to,
             )
+        )
 
     def _reconnect(self, state: tenacity.RetryCallState) -> None:
         self.report.retried += 1

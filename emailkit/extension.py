@@ -14,16 +14,25 @@ Configuration is Flask's, with these keys (defaults in brackets):
 - ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
 - ``EMAILKIT_ASYNC_WORKERS`` [4], ``EMAILKIT_ASYNC_MAX_PENDING`` [1000]: the ``send_async``
   thread pool and how many messages may wait for it before ``send_async`` blocks.
+- ``EMAILKIT_SHUTDOWN_GRACE`` [10 s]: at exit or on SIGTERM/SIGINT, how long queued
+  ``send_async`` mail keeps being sent; what is left then goes to the failed-mail folder.
+  ``EMAILKIT_HANDLE_SIGNALS`` [True]: set False to leave SIGTERM/SIGINT alone (exit still
+  drains).
+- ``EMAILKIT_SMTP_CAFILE`` [system CAs]: PEM file of a private CA the SMTP server's
+  certificate is checked against. STARTTLS (``MAIL_USE_TLS``) and implicit TLS
+  (``MAIL_USE_SSL``) always check the certificate and host name, unless
+  ``EMAILKIT_SMTP_VERIFY`` [True] is False (each connection then logs a warning).
+- ``EMAILKIT_SMTP_ALLOW_PLAINTEXT_AUTH`` [False]: allow ``MAIL_USERNAME``/``MAIL_PASSWORD``
+  over an unencrypted connection to a host other than this machine.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,12 +40,15 @@ import click
 import flask_mail
 from flask import Flask
 
+from .async_sender import AsyncSender
+from .async_sender import start as start_async
 from .bulk import deliver_many
 from .dispatch import DISPATCHER_KEY, current_dispatcher
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
-from .sending import Deliverer, RetryPolicy, SendReport, logger
+from .sending import Deliverer, RetryPolicy, SendReport
+from .transport import SmtpSettings
 
 if TYPE_CHECKING:
     from .context import Email
@@ -55,30 +67,6 @@ _MAIL_SETTINGS: dict[str, Callable[[str], Any]] = {
 }
 
 
-class _AsyncSender:
-    """A bounded thread pool that sends inside an app context and drains at exit."""
-
-    def __init__(self, app: Flask, workers: int, max_pending: int) -> None:
-        self._app = app
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="emailkit-send")
-        self._slots = threading.BoundedSemaphore(max_pending)
-        atexit.register(self.shutdown)
-
-    def submit(self, deliver: Callable[[], str]) -> Future[str]:
-        self._slots.acquire()  # back-pressure instead of an unbounded queue
-        future = self._executor.submit(self._run, deliver)
-        future.add_done_callback(lambda _: self._slots.release())
-        return future
-
-    def _run(self, deliver: Callable[[], str]) -> str:
-        with self._app.app_context():
-            return deliver()
-
-    def shutdown(self) -> None:
-        """Send everything queued, then stop the workers."""
-        self._executor.shutdown(wait=True)
-
-
 class _State:
     """What EmailKit keeps per app, in ``app.extensions["emailkit"]``."""
 
@@ -86,18 +74,13 @@ class _State:
         self.app = app
         self.deliverer = deliverer
         self.root = root
-        self._async: _AsyncSender | None = None
+        self._async: AsyncSender | None = None
         self._lock = threading.Lock()
 
-    def async_sender(self) -> _AsyncSender:
+    def async_sender(self) -> AsyncSender:
         with self._lock:
             if self._async is None:
-                config = self.app.config
-                self._async = _AsyncSender(
-                    self.app,
-                    int(config.get("EMAILKIT_ASYNC_WORKERS", 4)),
-                    int(config.get("EMAILKIT_ASYNC_MAX_PENDING", 1000)),
-                )
+                self._async = start_async(self.app, self.deliverer, self.app.config)
         return self._async
 
     def deliver(self, message: Message) -> str:
@@ -105,22 +88,8 @@ class _State:
         return self.deliverer.deliver(message)
 
     def deliver_async(self, message: Message) -> Future[str]:
-        """Queue a built message on the app's thread pool."""
-        deliverer = self.deliverer
-
-        def deliver() -> str:
-            try:
-                return deliverer.deliver(message)
-            except Exception as error:
-                logger.error(
-                    "%s to %s was not sent: %s",
-                    message.email_name,
-                    ", ".join(message.envelope_recipients),
-                    error,
-                )
-                raise
-
-        return self.async_sender().submit(deliver)
+        """Queue a built message on the app's thread pool (sent or kept, even on SIGTERM)."""
+        return self.async_sender().submit(message)
 
 
 _COMMANDS: list[click.Command] = []
@@ -161,6 +130,9 @@ class EmailKit:
                     "in debug or testing mode mail goes to a local outbox folder instead."
                 )
             outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
+        timeout = float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0))
+        mail = app.extensions["mail"]
+        smtp = SmtpSettings.from_app(mail, config, timeout) if outbox is None else None
         deliverer = Deliverer(
             app.extensions["mail"],
             outbox=outbox,
@@ -170,7 +142,8 @@ class EmailKit:
                 delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
                 max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
             ),
-            timeout=float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0)),
+            timeout=timeout,
+            smtp=smtp,
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())

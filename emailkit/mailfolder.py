@@ -50,18 +50,33 @@ class MailFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def save(self, message: Message, *, email: str, **meta: Any) -> StoredMessage:
-        """Write ``message`` with its envelope and ``meta``; returns where it went."""
+    def save(
+        self,
+        message: Message,
+        *,
+        email: str,
+        recipients: list[str] | None = None,
+        **meta: Any,
+    ) -> StoredMessage:
+        """Write ``message`` with its envelope and ``meta``; returns where it went.
+
+        ``recipients`` narrows the envelope to those the message is still due to (by default
+        all of its own).
+        """
         self.path.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha1(message.msgId.encode()).hexdigest()[:12]
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time() % 1:.6f}"[1:]
         path = self.path / f"{stamp}-{email}-{digest}.eml"
+        copy = 1
+        while path.exists():  # the same message kept twice (for different recipients)
+            copy += 1
+            path = self.path / f"{stamp}-{email}-{digest}-{copy}.eml"
         sender = message.sender
         details = {
             "email": email,
             "message_id": message.msgId,
             "sender": parseaddr(sender)[1] if isinstance(sender, str) else sender[1],
-            "recipients": message.envelope_recipients,
+            "recipients": (message.envelope_recipients if recipients is None else list(recipients)),
             "subject": message.subject,
             "saved_at": time.time(),
             **meta,
@@ -90,6 +105,17 @@ class MailFolder:
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def readdress(self, stored: StoredMessage, recipients: list[str]) -> StoredMessage:
+        """Narrow a kept message to ``recipients``: the others got it and must not again."""
+        delivered = [r for r in stored.recipients if r not in recipients]
+        meta = {
+            **stored.meta,
+            "recipients": list(recipients),
+            "delivered": [*stored.meta.get("delivered", []), *delivered],
+        }
+        _write_atomically(stored.sidecar, json.dumps(meta, indent=2).encode())
+        return StoredMessage(stored.path, meta)
 
     def remove(self, stored: StoredMessage) -> None:
         stored.sidecar.unlink(missing_ok=True)

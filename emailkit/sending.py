@@ -1,5 +1,10 @@
-"""Delivering messages: through Flask-Mail's SMTP connection or into the local outbox, with
-retries for transient failures, and every message that finally fails kept on disk.
+"""Delivering messages: over SMTP (see :mod:`emailkit.transport`) or into the local outbox,
+with retries for transient failures, and every message that finally fails kept on disk.
+
+Delivery is tracked per recipient: the server may accept some recipients of a message and
+refuse others. Those refused with 4xx are retried, those refused with 5xx are reported, and
+the failed-mail folder keeps a copy addressed to exactly the recipients that did not get it.
+A recipient whose message the server accepted is never retried nor kept.
 """
 
 from __future__ import annotations
@@ -7,6 +12,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
+import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +25,7 @@ from flask import current_app
 from .errors import AddressError, ConfigError, SendError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
+from .transport import Refusals, SmtpConnection, SmtpSettings, reply_text
 
 logger = logging.getLogger("emailkit")
 
@@ -29,108 +37,50 @@ def is_transient(error: BaseException) -> bool:
         return bool(codes) and all(400 <= code < 500 for code in codes)
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
-    return isinstance(error, (smtplib.SMTPServerDisconnected, OSError, socket.timeout))
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(error, (smtplib.SMTPException, ssl.SSLCertVerificationError)):
+        # No AUTH offered, no suitable mechanism, an untrusted certificate: waiting does not
+        # change them (SMTPException is an OSError, so it must be told apart here).
+        return False
+    return isinstance(error, (OSError, socket.timeout))
 
 
 def smtp_answer(error: BaseException) -> tuple[int | None, str | None]:
     """The SMTP code and reply behind ``error``, when the server gave one."""
     if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
         code, refused = next(iter(error.recipients.values()))
-        return code, _text(refused)
+        return code, reply_text(refused)
     if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code, _text(error.smtp_error)
+        return error.smtp_code, reply_text(error.smtp_error)
     return None, None
 
 
-def _text(reply: bytes | str) -> str:
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-
-
 class Connection(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, recipients: list[str] | None = None) -> Refusals: ...
 
-    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None: ...
+    def send_raw(
+        self, sender: str | tuple[str, str], recipients: list[str], data: bytes
+    ) -> Refusals: ...
 
     def close(self) -> None: ...
 
-
-class _DataMixin:
-    """smtplib's DATA with its dot-stuffing done by ``bytes.replace``.
-
-    smtplib quotes leading dots with a multi-line regex: 120 us for a 20 KB message, a tenth
-    of the cost of sending it. This is the same transformation, in C.
-    """
-
-    #: Called once a message's data is on the wire, while the server digests it.
-    on_data_sent: Callable[[], None] | None = None
-
-    def data(self, msg: bytes | str) -> tuple[int, bytes]:
-        self.putcmd("data")  # type: ignore[attr-defined]
-        code, reply = self.getreply()  # type: ignore[attr-defined]
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
-        if isinstance(msg, str):
-            msg = msg.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-            msg = msg.encode("ascii")
-        quoted = msg.replace(b"\n.", b"\n..")
-        if quoted.startswith(b"."):
-            quoted = b"." + quoted
-        if not quoted.endswith(b"\r\n"):
-            quoted += b"\r\n"
-        self.send(quoted + b".\r\n")  # type: ignore[attr-defined]
-        if self.on_data_sent is not None:
-            self.on_data_sent()
-        return self.getreply()  # type: ignore[attr-defined,no-any-return]
-
-
-class _SMTP(_DataMixin, smtplib.SMTP):  # type: ignore[misc]
-    pass
-
-
-class _SMTP_SSL(_DataMixin, smtplib.SMTP_SSL):  # type: ignore[misc]
-    pass
-
-
-class _SmtpConnection(flask_mail.Connection):
-    """Flask-Mail's connection, with a timeout (Flask-Mail's own waits forever)."""
-
-    def __init__(self, mail: Any, timeout: float) -> None:
-        super().__init__(mail)
-        self.timeout = timeout
-
-    def configure_host(self) -> smtplib.SMTP:
-        mail = self.mail
-        smtp_class = _SMTP_SSL if mail.use_ssl else _SMTP
-        host = smtp_class(mail.server, mail.port, timeout=self.timeout)
-        host.set_debuglevel(int(mail.debug))
-        if mail.use_tls:
-            host.starttls()
-        if mail.username and mail.password:
-            host.login(mail.username, mail.password)
-        return host
-
-    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
-        if self.host is not None:
-            self.host.sendmail(sender, recipients, data)
-
-    def close(self) -> None:
-        if self.host is None:
-            return
-        try:
-            self.host.quit()
-        except (smtplib.SMTPException, OSError):
-            self.host.close()
-        self.host = None
+    @property
+    def full(self) -> bool: ...
 
 
 class _OutboxConnection:
     """Writes each message into the outbox folder instead of sending it anywhere."""
 
+    full = False
+
     def __init__(self, folder: MailFolder) -> None:
         self.folder = folder
 
-    def send(self, message: Message) -> None:
-        stored = self.folder.save(message, email=message.email_name or "message")
+    def send(self, message: Message, recipients: list[str] | None = None) -> Refusals:
+        stored = self.folder.save(
+            message, email=message.email_name or "message", recipients=recipients
+        )
         logger.info(
             "outbox: %s to %s written to %s (no MAIL_SERVER: nothing left this machine)",
             stored.meta["email"],
@@ -139,8 +89,11 @@ class _OutboxConnection:
         )
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
+        return {}
 
-    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
+    def send_raw(
+        self, sender: str | tuple[str, str], recipients: list[str], data: bytes
+    ) -> Refusals:
         raise ConfigError("resending needs an SMTP server; MAIL_SERVER is not set")
 
     def close(self) -> None:
@@ -156,22 +109,32 @@ class RetryPolicy:
     max_delay: float = 30.0
 
     def retrying(
-        self, before_sleep: Callable[[tenacity.RetryCallState], None]
+        self,
+        before_sleep: Callable[[tenacity.RetryCallState], None],
+        stop: threading.Event | None = None,
     ) -> tenacity.Retrying:
+        """Retries; once ``stop`` is set (the process is shutting down) no further attempt."""
+        give_up: tenacity.stop.stop_base = tenacity.stop_after_attempt(max(1, self.attempts))
+        sleep: Callable[[float], Any] = tenacity.nap.sleep
+        if stop is not None:
+            give_up = give_up | tenacity.stop_when_event_set(stop)
+            sleep = stop.wait
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            stop=give_up,
             wait=tenacity.wait_exponential_jitter(
                 multiplier=self.delay, max=self.max_delay, jitter=self.delay
             ),
             retry=tenacity.retry_if_exception(is_transient),
             before_sleep=before_sleep,
+            sleep=sleep,
             reraise=True,
         )
 
 
 @dataclass
 class FailedMessage:
-    """A message :func:`send_many` could not deliver (or not build), and where it was kept."""
+    """A message :func:`send_many` could not deliver (or not build) to ``recipients``, and
+    where it was kept."""
 
     email: str
     recipients: list[str]
@@ -182,11 +145,62 @@ class FailedMessage:
 
 @dataclass
 class SendReport:
-    """What :meth:`EmailKit.send_many` did: counts, and every failure with its reason."""
+    """What :meth:`EmailKit.send_many` did: counts, and every failure with its reason.
+
+    ``sent`` counts messages delivered to all their recipients; a message some recipients
+    refused is in ``failed``, naming just those recipients.
+    """
 
     sent: int = 0
     retried: int = 0
     failed: list[FailedMessage] = field(default_factory=list)
+
+
+class Delivery:
+    """One message on its way: which recipients are still due, which refused it for good."""
+
+    def __init__(self, message: Message, recipients: list[str] | None = None) -> None:
+        self.message = message
+        self.recipients = list(
+            recipients if recipients is not None else message.envelope_recipients
+        )
+        self.pending = list(self.recipients)
+        self.refused: Refusals = {}
+        self.attempts = 0
+
+    def attempt(self, connection: Connection) -> None:
+        """Send to the pending recipients; raises for what is still pending afterwards."""
+        self.record(lambda: connection.send(self.message, self.pending))
+
+    def record(self, send: Callable[[], Refusals]) -> None:
+        """Run ``send`` and note each recipient's answer; raises while some are still due."""
+        try:
+            refused = send()
+        except smtplib.SMTPRecipientsRefused as error:
+            # Nothing went out: smtplib raises when all were refused, or at a 421 part-way
+            # through (then the recipients after it were never even asked).
+            refused = {r: (code, reply_text(text)) for r, (code, text) in error.recipients.items()}
+            accepted: set[str] = set()
+        else:
+            accepted = {r for r in self.pending if r not in refused}
+        permanent = {r: a for r, a in refused.items() if not 400 <= a[0] < 500}
+        self.refused.update(permanent)
+        self.pending = [r for r in self.pending if r not in accepted and r not in permanent]
+        if self.pending:
+            deferred = {r: a for r, a in refused.items() if r in self.pending}
+            raise smtplib.SMTPRecipientsRefused(deferred)  # type: ignore[arg-type]
+
+    @property
+    def undelivered(self) -> list[str]:
+        return [*self.pending, *(r for r in self.refused if r not in self.pending)]
+
+    @property
+    def delivered(self) -> list[str]:
+        missing = set(self.undelivered)
+        return [r for r in self.recipients if r not in missing]
+
+    def refusal(self) -> smtplib.SMTPRecipientsRefused:
+        return smtplib.SMTPRecipientsRefused(self.refused)  # type: ignore[arg-type]
 
 
 class Deliverer:
@@ -200,45 +214,64 @@ class Deliverer:
         failed: MailFolder,
         policy: RetryPolicy,
         timeout: float,
+        smtp: SmtpSettings | None = None,
     ) -> None:
         self.mail = mail
         self.outbox = outbox
         self.failed = failed
         self.policy = policy
         self.timeout = timeout
+        self.smtp = smtp
 
     def connect(self) -> Connection:
         if self.outbox is not None:
             return _OutboxConnection(self.outbox)
-        connection = _SmtpConnection(self.mail, self.timeout)
-        connection.__enter__()
+        if self.smtp is None:
+            self.smtp = SmtpSettings.from_app(self.mail, current_app.config, self.timeout)
+        connection = SmtpConnection(self.smtp, suppress=bool(self.mail.suppress))
+        connection.open()
         return connection
 
-    def deliver(self, message: Message) -> str:
-        """Send one message on its own connection; returns its Message-ID or raises SendError."""
+    def deliver(self, message: Message, stop: threading.Event | None = None) -> str:
+        """Send one message on its own connection; returns its Message-ID or raises SendError.
+
+        ``stop`` set means the process is stopping: no more retries, keep what is left.
+        """
         email = message.email_name or "message"
         check_sendable(message, email)
-        attempts = 0
+        delivery = Delivery(message)
         try:
-            for attempt in self.policy.retrying(before_sleep=self._log_retry(message, email)):
+            for attempt in self.policy.retrying(self._log_retry(delivery, email), stop):
                 with attempt:
-                    attempts += 1
-                    self.send_once(message)
+                    self.attempt(delivery)
         except Exception as error:
-            raise self.keep_failed(message, error, attempts) from error
+            raise self.keep_failed(message, error, delivery) from error
+        if delivery.refused:
+            raise self.keep_failed(message, delivery.refusal(), delivery)
         return message.msgId
 
-    def send_once(self, message: Message) -> None:
+    def attempt(self, delivery: Delivery) -> None:
         """One attempt on a new connection; the caller decides about retries (Celery does)."""
-        check_sendable(message, message.email_name or "message")
+        check_sendable(delivery.message, delivery.message.email_name or "message")
+        delivery.attempts += 1
         connection = self.connect()
         try:
-            connection.send(message)
+            delivery.attempt(connection)
         finally:
             connection.close()
 
+    def send_once(self, message: Message) -> None:
+        """One attempt to every recipient; raises when any was refused."""
+        delivery = Delivery(message)
+        self.attempt(delivery)
+        if delivery.refused:
+            raise delivery.refusal()
+
     def resend_failed(self) -> SendReport:
-        """Send every message in the failed folder again; those delivered leave the folder."""
+        """Send every message in the failed folder again; those delivered leave the folder.
+
+        A stored message some recipients still refuse stays, addressed to just those.
+        """
         report = SendReport()
         for stored in list(self.failed):
             try:
@@ -259,53 +292,87 @@ class Deliverer:
         return report
 
     def _resend(self, stored: StoredMessage) -> None:
-        for attempt in self.policy.retrying(before_sleep=lambda state: None):
-            with attempt:
-                connection = self.connect()
-                try:
-                    connection.send_raw(stored.sender, stored.recipients, stored.read())
-                finally:
-                    connection.close()
+        delivery = Delivery(Message(), stored.recipients)
+        data = stored.read()
 
-    def _log_retry(self, message: Message, email: str) -> Callable[[tenacity.RetryCallState], None]:
+        def send() -> Refusals:
+            connection = self.connect()
+            try:
+                return connection.send_raw(stored.sender, delivery.pending, data)
+            finally:
+                connection.close()
+
+        try:
+            for attempt in self.policy.retrying(before_sleep=lambda state: None):
+                with attempt:
+                    delivery.attempts += 1
+                    delivery.record(send)
+            if delivery.refused:
+                raise delivery.refusal()
+        finally:
+            # Whoever the server accepted never gets it again, whatever happens next.
+            left = delivery.undelivered
+            if left and left != stored.recipients:
+                self.failed.readdress(stored, left)
+
+    def _log_retry(
+        self, delivery: Delivery, email: str
+    ) -> Callable[[tenacity.RetryCallState], None]:
         def log(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             logger.warning(
                 "%s to %s: attempt %d failed (%s); retrying",
                 email,
-                ", ".join(message.envelope_recipients),
+                ", ".join(delivery.pending),
                 state.attempt_number,
                 error,
             )
 
         return log
 
-    def keep_failed(self, message: Message, error: BaseException, attempts: int) -> SendError:
-        """Store ``message`` in the failed folder; the SendError that describes it."""
+    def keep_failed(
+        self, message: Message, error: BaseException, attempts: int | Delivery
+    ) -> SendError:
+        """Store ``message`` in the failed folder for the recipients that did not get it (all,
+        unless ``attempts`` is the :class:`Delivery` that knows); the SendError describing it."""
+        delivery = attempts if isinstance(attempts, Delivery) else None
+        count = delivery.attempts if delivery is not None else int(attempts)  # type: ignore[arg-type]
+        recipients = delivery.undelivered if delivery is not None else message.envelope_recipients
+        delivered = delivery.delivered if delivery is not None else []
         email = message.email_name or "message"
         code, reply = smtp_answer(error)
         kind = "transient" if is_transient(error) else "permanent"
         reason = f"{type(error).__name__}: {error}"
+        if delivery is not None and delivery.refused:
+            refusals = "; ".join(f"{r}: {c} {t}" for r, (c, t) in delivery.refused.items())
+            if getattr(error, "recipients", None) != delivery.refused:
+                reason = f"{reason}; refused for good: {refusals}"
         stored = self.failed.save(
-            message, email=email, reason=reason, smtp_code=code, attempts=attempts
+            message,
+            email=email,
+            reason=reason,
+            smtp_code=code,
+            attempts=count,
+            recipients=recipients,
+            delivered=delivered,
         )
-        recipients = message.envelope_recipients
         logger.error(
             "%s to %s failed after %d attempt(s): %s; kept in %s",
             email,
             ", ".join(recipients),
-            attempts,
+            count,
             reason,
             stored.path,
         )
+        also = f" It was delivered to {', '.join(delivered)}." if delivered else ""
         return SendError(
-            f"{email} to {', '.join(recipients)}: {kind} failure after {attempts} attempt(s): "
-            f"{reason}. The message is kept in {stored.path}; "
+            f"{email} to {', '.join(recipients)}: {kind} failure after {count} attempt(s): "
+            f"{reason}.{also} The message is kept in {stored.path} for these recipients only; "
             "send it again with `flask emailkit resend-failed`.",
             email=email,
             recipients=recipients,
             message_id=message.msgId,
-            attempts=attempts,
+            attempts=count,
             smtp_code=code,
             smtp_reply=reply,
             saved_to=str(stored.path),

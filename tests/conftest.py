@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import textwrap
 import threading
@@ -52,11 +53,36 @@ def emails_root(tmp_path: Path) -> EmailsRoot:
 
 
 @dataclass
+class Chaos:
+    """Seeded random faults: for each stage, ``(fault, probability)`` pairs tried in order."""
+
+    seed: int
+    rates: dict[str, list[tuple[str, float]]]
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def pick(self, stage: str) -> str | None:
+        roll = self.rng.random()
+        for fault, rate in self.rates.get(stage, []):
+            if roll < rate:
+                return fault
+            roll -= rate
+        return None
+
+
+@dataclass
 class SmtpSink:
     """A real SMTP server's record of what it received, and faults it will inject.
 
     ``fail(stage, fault, times)`` queues faults: stage ``connect`` (fault ``drop``),
-    ``ehlo`` (an SMTP code), ``rcpt`` (a code), ``data`` (a code, ``drop`` or ``stall``).
+    ``ehlo``, ``mail`` and ``rcpt`` (an SMTP code), ``data`` (a code, ``drop`` after the
+    data arrived, ``drop_mid`` part-way through the data, ``accept_drop``: the message is
+    taken, then the line drops before the reply, or ``stall``). ``refuse(address, code)``
+    refuses one recipient at RCPT (``times`` times, or always). ``chaos`` draws faults at
+    random instead when no queued fault is due. Every fault applied is logged in ``log`` as
+    ``(stage, fault, detail)``, with the Message-ID for faults at DATA.
     """
 
     host: str
@@ -64,7 +90,12 @@ class SmtpSink:
     envelopes: list[Envelope] = field(default_factory=list)
     connections: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=dict)
+    refusals: dict[str, list[str | None]] = field(default_factory=dict)
+    chaos: Chaos | None = None
+    data_delay: float = 0.0
+    log: list[tuple[str, str, str | None]] = field(default_factory=list)
     stalled: threading.Event = field(default_factory=threading.Event)
 
     _parsed: list[ParsedMessage] = field(default_factory=list)
@@ -79,9 +110,26 @@ class SmtpSink:
     def fail(self, stage: str, fault: str, times: int = 1) -> None:
         self.faults.setdefault(stage, []).extend([fault] * times)
 
-    def next_fault(self, stage: str) -> str | None:
+    def refuse(self, address: str, code: str, times: int | None = None) -> None:
+        """Refuse ``address`` at RCPT with ``code``, ``times`` times (None: always)."""
+        self.refusals[address] = [code] * times if times else [code, None]
+
+    def next_fault(self, stage: str, detail: str | None = None, log: bool = True) -> str | None:
         queue = self.faults.get(stage)
-        return queue.pop(0) if queue else None
+        fault = queue.pop(0) if queue else None
+        if fault is None and not queue and self.chaos is not None:
+            fault = self.chaos.pick(stage)
+        if fault is not None and log:
+            self.log.append((stage, fault, detail))
+        return fault
+
+    def _refusal(self, address: str) -> str | None:
+        codes = self.refusals.get(address)
+        if not codes:
+            return None
+        if codes[-1] is None:  # always
+            return codes[0]
+        return codes.pop(0)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         fault = self.next_fault("ehlo")
@@ -92,16 +140,41 @@ class SmtpSink:
         session.host_name = hostname
         return responses
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.commands.append("MAIL")
+        fault = self.next_fault("mail", address)
+        if fault == "421":  # the reply goes out, then the server hangs up
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service not available, closing"
+        if fault:
+            return f"{fault} {'4.3.1 Try again later' if fault < '500' else '5.7.1 Refused'}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, options):
-        fault = self.next_fault("rcpt")
+        fault = self._refusal(address)
+        if fault:
+            self.log.append(("rcpt", fault, address))
+        else:
+            fault = self.next_fault("rcpt", address)
         if fault:
             return f"{fault} {'4.2.2 Mailbox busy' if fault < '500' else '5.1.1 No such user'}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        fault = self.next_fault("data")
+        fault = getattr(session, "data_fault", None)
+        session.data_fault = None
+        if fault:
+            self.log.append(("data", fault, _message_id(envelope)))
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if fault == "drop":
+            server.transport.close()
+            return "421 dropped"
+        if fault == "accept_drop":  # taken for delivery, but the client never hears so
+            self.envelopes.append(envelope)
             server.transport.close()
             return "421 dropped"
         if fault == "stall":
@@ -118,6 +191,11 @@ class SmtpSink:
         return AuthResult(success=login == ("mailer", "s3cret-Pa55"), handled=False)
 
 
+def _message_id(envelope: Envelope) -> str | None:
+    content = envelope.original_content or b""
+    return message_from_bytes(content.split(b"\r\n\r\n", 1)[0])["Message-ID"]
+
+
 class _FaultySMTP(SMTP):
     def connection_made(self, transport) -> None:
         sink: SmtpSink = self.event_handler
@@ -126,6 +204,28 @@ class _FaultySMTP(SMTP):
             transport.close()
             return
         super().connection_made(transport)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        self.event_handler.commands.append("AUTH")
+        await super().smtp_AUTH(arg)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        self.event_handler.commands.append("STARTTLS")
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        sink: SmtpSink = self.event_handler
+        if not (self.envelope and self.envelope.rcpt_tos):
+            return await super().smtp_DATA(arg)
+        fault = sink.next_fault("data", log=False)
+        if fault != "drop_mid":
+            self.session.data_fault = fault
+            return await super().smtp_DATA(arg)
+        sink.log.append(("data", fault, None))
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.readuntil(b"\r\n")  # a line of the message, then the line drops
+        self.transport.close()
+        return None
 
 
 class _Controller(Controller):
@@ -162,6 +262,59 @@ def smtp_server() -> Iterator[SmtpSink]:
     )
     controller.start()
     sink.connections = 0  # the controller's own readiness probe
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@dataclass
+class TlsSmtpSink(SmtpSink):
+    """An SmtpSink behind TLS: ``mode`` ``starttls`` or ``ssl`` (implicit TLS), with a
+    certificate for ``127.0.0.1`` from a CA of the test's making (PEM in ``cafile``)."""
+
+    mode: str = "starttls"
+    cafile: Path | None = None
+
+
+@pytest.fixture(scope="session")
+def test_ca():
+    """A private certificate authority (trustme), and a server certificate for 127.0.0.1."""
+    import trustme
+
+    return trustme.CA()
+
+
+def start_tls_sink(ca, folder: Path, mode: str, names: tuple[str, ...] = ("127.0.0.1",)):
+    """A TLS SmtpSink whose certificate names ``names``; returns (sink, controller)."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    cafile = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    sink = TlsSmtpSink(host="127.0.0.1", port=_free_port(), mode=mode, cafile=cafile)
+    tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    if mode == "ssl":  # all TLS from the start (aiosmtpd's auth_require_tls means STARTTLS)
+        tls = {"ssl_context": context, "auth_require_tls": False}
+    controller = _Controller(
+        sink,
+        hostname=sink.host,
+        port=sink.port,
+        ready_timeout=10,
+        authenticator=sink.authenticate,
+        **tls,
+    )
+    controller.start()
+    sink.connections = 0
+    sink.log.clear()
+    return sink, controller
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def tls_smtp_server(request, test_ca, tmp_path) -> Iterator[TlsSmtpSink]:
+    """A real aiosmtpd on 127.0.0.1 with STARTTLS (required before AUTH) or implicit TLS."""
+    sink, controller = start_tls_sink(test_ca, tmp_path, request.param)
     try:
         yield sink
     finally:
