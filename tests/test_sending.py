@@ -431,3 +431,117 @@ def test_send_many_into_the_outbox(tmp_path):
         stored = list(kit.outbox)
     assert (report.sent, report.failed) == (20, [])
     assert sorted(s.recipients[0] for s in stored) == sorted(f"u{i}@example.com" for i in range(20))
+
+
+# Nothing lost, nothing doubled: each recipient's answer counts.
+
+
+def received_by(sink) -> list[tuple[str, str]]:
+    """(Message-ID, recipient) for every copy the sink took."""
+    return sorted(
+        (message_from_bytes(e.original_content)["Message-ID"], r)
+        for e in sink.envelopes
+        for r in e.rcpt_tos
+    )
+
+
+def kept(app) -> list[dict]:
+    with app.app_context():
+        return [stored.meta for stored in kit.failed]
+
+
+TEAM = ["ada@example.com", "busy@example.com", "gone@example.com"]
+
+
+def test_send_retries_4xx_recipients_and_reports_5xx_ones(app, smtp_server):
+    smtp_server.refuse("busy@example.com", "450", times=2)
+    smtp_server.refuse("gone@example.com", "550")
+    with pytest.raises(SendError) as caught:
+        welcome().send(to=TEAM[0], cc=TEAM[1], bcc=TEAM[2])
+    error = caught.value
+    assert error.recipients == ["gone@example.com"]
+    assert (error.smtp_code, error.attempts) == (550, 3)
+    assert "It was delivered to ada@example.com, busy@example.com" in str(error)
+    # Each accepted recipient got it exactly once; the refused one never.
+    assert received_by(smtp_server) == [
+        (error.message_id, "ada@example.com"),
+        (error.message_id, "busy@example.com"),
+    ]
+    (meta,) = kept(app)
+    assert meta["recipients"] == ["gone@example.com"]
+    assert meta["delivered"] == ["ada@example.com", "busy@example.com"]
+
+
+def test_send_many_reports_just_the_refused_recipients(app, smtp_server):
+    smtp_server.refuse("busy@example.com", "452", times=1)
+    smtp_server.refuse("gone@example.com", "550")
+    items = [
+        (welcome("A"), "solo@example.com"),
+        (welcome("T"), TEAM[0], {"cc": TEAM[1:]}),
+    ]
+    report = kit.send_many(items)
+    assert report.sent == 1
+    (failure,) = report.failed
+    assert failure.recipients == ["gone@example.com"]
+    assert "550" in failure.reason and failure.saved_to
+    delivered = [r for _, r in received_by(smtp_server)]
+    assert sorted(delivered) == ["ada@example.com", "busy@example.com", "solo@example.com"]
+    assert [m["recipients"] for m in kept(app)] == [["gone@example.com"]]
+
+
+def test_send_async_future_carries_the_refused_recipients(app, smtp_server):
+    smtp_server.refuse("gone@example.com", "550")
+    future = welcome().send_async(to=TEAM[0], cc=TEAM[2])
+    error = future.exception(timeout=10)
+    assert isinstance(error, SendError) and error.recipients == ["gone@example.com"]
+    assert [r for _, r in received_by(smtp_server)] == ["ada@example.com"]
+
+
+def test_4xx_recipient_that_never_clears_is_kept_alone(app, smtp_server):
+    smtp_server.refuse("busy@example.com", "451")
+    with pytest.raises(SendError, match="transient failure after 4 attempt") as caught:
+        welcome().send(to=TEAM[0], cc=TEAM[1])
+    assert caught.value.recipients == ["busy@example.com"]
+    assert [r for _, r in received_by(smtp_server)] == ["ada@example.com"]
+
+
+def test_accepted_message_is_not_failed_when_the_max_emails_reconnect_fails(tmp_path, smtp_server):
+    app = make_app(tmp_path, smtp_server, MAIL_MAX_EMAILS=2)
+    smtp_server.faults["connect"] = [None, "drop", "drop", "drop", "drop"]
+    with app.app_context():
+        report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(3))
+    # The 2nd message was accepted; the new session after it never came up. That failure
+    # belongs to the 3rd message, which is kept; the 2nd is neither failed nor kept.
+    assert report.sent == 2
+    assert [f.recipients for f in report.failed] == [["u2@example.com"]]
+    assert [m["recipients"] for m in kept(app)] == [["u2@example.com"]]
+    result = app.test_cli_runner().invoke(args=["emailkit", "resend-failed"])
+    assert result.exit_code == 0, result.output
+    delivered = [r for _, r in received_by(smtp_server)]
+    assert sorted(delivered) == ["u0@example.com", "u1@example.com", "u2@example.com"]
+
+
+def test_resend_failed_sends_to_non_ascii_domains(app, smtp_server):
+    smtp_server.fail("data", "451", times=4)
+    with pytest.raises(SendError):
+        welcome().send(to="ada@bücher.de")
+    report = kit.resend_failed()
+    assert (report.sent, report.failed) == (1, [])
+    (envelope,) = smtp_server.envelopes
+    assert envelope.rcpt_tos == ["ada@xn--bcher-kva.de"]
+    assert len(kit.failed) == 0
+
+
+def test_resend_failed_never_resends_to_recipients_that_got_it(app, smtp_server):
+    smtp_server.fail("data", "451", times=4)
+    with pytest.raises(SendError):
+        welcome().send(to=TEAM[0], cc=TEAM[2])
+    smtp_server.refuse("gone@example.com", "550")
+    report = kit.resend_failed()
+    assert report.sent == 0 and report.failed[0].recipients == TEAM[::2]
+    assert [r for _, r in received_by(smtp_server)] == ["ada@example.com"]
+    (stored,) = list(kit.failed)
+    assert stored.recipients == ["gone@example.com"]
+    assert stored.meta["delivered"] == ["ada@example.com"]
+    kit.resend_failed()
+    assert [r for _, r in received_by(smtp_server)] == ["ada@example.com"]  # not again
