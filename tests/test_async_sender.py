@@ -1,0 +1,86 @@
+"""send_async's queue when the process is stopped: sent within the grace period, or kept."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import SHIPPED_ROOT
+
+APP = """
+import signal, sys
+sys.path.insert(0, {emails_parent!r})
+from flask import Flask
+from emailkit import EmailKit
+from emails.welcome import Welcome
+
+app = Flask("burst", instance_path={instance!r})
+app.config.update(
+    MAIL_SERVER="127.0.0.1",
+    MAIL_PORT={port},
+    MAIL_DEFAULT_SENDER="noreply@acme.example.com",
+    EMAILKIT_ASYNC_WORKERS=2,
+    EMAILKIT_SHUTDOWN_GRACE={grace},
+    EMAILKIT_SMTP_TIMEOUT=5,
+)
+EmailKit(app)
+with app.app_context():
+    for i in range({count}):
+        Welcome(user_name=f"U{{i}}", confirm_url="https://x.example.com").send_async(
+            to=f"u{{i}}@example.com"
+        )
+print("queued", flush=True)
+signal.pause()  # serve requests until stopped, like gunicorn's or Kubernetes' app
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(tmp_path, smtp_server, signum):
+    count, grace = 200, 0.3
+    smtp_server.data_delay = 0.02  # slow enough that the grace period cannot send them all
+    script = tmp_path / "app.py"
+    instance = tmp_path / "instance"
+    script.write_text(
+        APP.format(
+            emails_parent=str(SHIPPED_ROOT.parent),
+            instance=str(instance),
+            port=smtp_server.port,
+            grace=grace,
+            count=count,
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "queued\n", process.stderr.read()
+        stopped = time.monotonic()
+        process.send_signal(signum)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    took = time.monotonic() - stopped
+    if signum == signal.SIGTERM:  # it still ends the way SIGTERM ends a process
+        assert process.returncode == -signal.SIGTERM, errors
+    else:
+        assert "KeyboardInterrupt" in errors
+    assert took < 15, took  # the grace period, the messages on the wire, writing the rest
+
+    delivered = [r for envelope in smtp_server.envelopes for r in envelope.rcpt_tos]
+    kept = [
+        r
+        for path in (instance / "emailkit" / "failed").glob("*.json")
+        for r in json.loads(path.read_text())["recipients"]
+    ]
+    assert len(delivered) == len(set(delivered))  # nothing twice
+    assert not set(delivered) & set(kept)  # nothing both sent and kept
+    assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))
+    assert kept, "the grace period was long enough to send everything: nothing was tested"
+    print(f"{signal.Signals(signum).name}: {len(delivered)} sent, {len(kept)} kept, {took:.1f} s")
