@@ -11,8 +11,31 @@ in the caller) and queues the class's import path, its field values as JSON (nev
 and the Message-ID. The worker rebuilds the email inside the Flask app context, renders it
 and sends one attempt; transient failures are retried by Celery with exponential backoff,
 jitter and a cap, keeping the same Message-ID; a message that fails for good goes to the
-failed-mail folder, as in-process sending does. Tasks are acknowledged late and rejected when
-the worker is lost, so a killed worker's message is delivered by another.
+failed-mail folder, as in-process sending does. A message some recipients refuse with 4xx is
+retried for just those; those refusing with 5xx are kept.
+
+Nothing is lost when a worker is killed (SIGKILL, OOM): tasks are acknowledged late and
+rejected when the worker is lost, so Redis gives a killed worker's messages to another after
+the visibility timeout; and with a Redis broker, a ledger (:mod:`emailkit.ledger`) recovers
+the messages the transport itself loses. A message is sent at most twice: when the worker
+died after the server took it but before the task was acknowledged. Settings to use with a
+Redis broker (the defaults recover a killed worker's messages only after an hour)::
+
+    celery_app.conf.update(
+        worker_prefetch_multiplier=1,  # a killed worker holds few messages
+        broker_transport_options={
+            # > the longest a task may wait or run: EMAILKIT_CELERY_RETRY_MAX_DELAY and any
+            # send_later countdown, plus a few EMAILKIT_SMTP_TIMEOUTs; past it a second
+            # worker starts the same message.
+            "visibility_timeout": 900,
+            "unacked_restore_interval": 10,  # how often workers look for expired messages
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": 30,  # a worker killed mid-sweep blocks sweeps this long
+        },
+    )
+
+Flask config: ``EMAILKIT_CELERY_LEDGER`` [True with a Redis broker] and
+``EMAILKIT_CELERY_RECOVER_INTERVAL`` [the ``unacked_restore_interval``, else 10 s].
 """
 
 from __future__ import annotations
@@ -32,13 +55,15 @@ from werkzeug.utils import import_string
 from .dispatch import SCHEDULER_KEY, current_scheduler
 from .errors import ContextError
 from .extension import EmailKit
+from .ledger import Ledger, task_id_for
 from .mime import Recipient, recipients_list
-from .sending import is_transient
+from .sending import Delivery, is_transient
 
 if TYPE_CHECKING:
     from .context import Email
 
 TASK_NAME = "emailkit.send_email"
+_LEDGER_KEY = "emailkit_celery_ledger"
 _TAG = "__emailkit__"
 logger = logging.getLogger("emailkit")
 
@@ -65,7 +90,69 @@ def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
             return _deliver(task, payload)
 
     flask_app.extensions[SCHEDULER_KEY] = _CeleryScheduler(send_email)
+    _check_visibility_timeout(celery_app, flask_app)
+    ledger = _ledger(celery_app, flask_app)
+    if ledger is not None:
+        flask_app.extensions[_LEDGER_KEY] = ledger
+        _watch_workers(celery_app, send_email, ledger)
     return send_email
+
+
+def _ledger(celery_app: Celery, flask_app: Flask) -> Ledger | None:
+    url = str(celery_app.conf.broker_url or "")
+    enabled = flask_app.config.get("EMAILKIT_CELERY_LEDGER")
+    if enabled is None:
+        enabled = url.startswith(("redis://", "rediss://", "unix://"))
+    if not enabled:
+        return None
+    options = celery_app.conf.broker_transport_options or {}
+    interval = flask_app.config.get(
+        "EMAILKIT_CELERY_RECOVER_INTERVAL", options.get("unacked_restore_interval", 10.0)
+    )
+    return Ledger(url, float(interval))
+
+
+def _watch_workers(celery_app: Celery, task: Task, ledger: Ledger) -> None:
+    from celery import signals
+
+    def publish(task_id: str, payload: dict[str, Any], queue: str) -> None:
+        task.apply_async(args=[payload], task_id=task_id, queue=queue, serializer="json")
+
+    def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
+        if request is not None and request.name == TASK_NAME:
+            ledger.received(request.id)
+
+    def on_ready(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is celery_app:
+            ledger.start_sweeping(publish)
+
+    def on_shutdown(sender: Any = None, **_: Any) -> None:
+        ledger.stop_sweeping()
+
+    signals.task_received.connect(on_received, weak=False)
+    signals.worker_ready.connect(on_ready, weak=False)
+    signals.worker_shutdown.connect(on_shutdown, weak=False)
+
+
+def _check_visibility_timeout(celery_app: Celery, flask_app: Flask) -> None:
+    url = str(celery_app.conf.broker_url or "")
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    options = celery_app.conf.broker_transport_options or {}
+    visibility = float(options.get("visibility_timeout", 3600))
+    config = flask_app.config
+    longest = float(config.get("EMAILKIT_CELERY_RETRY_MAX_DELAY", 600.0)) + 2 * float(
+        config.get("EMAILKIT_SMTP_TIMEOUT", 30.0)
+    )
+    if visibility < longest:
+        logger.warning(
+            "emailkit: the broker's visibility_timeout (%g s) is shorter than a queued email "
+            "may wait or run (EMAILKIT_CELERY_RETRY_MAX_DELAY + 2 x EMAILKIT_SMTP_TIMEOUT = "
+            "%g s): Redis will hand such a message to a second worker, which sends it again. "
+            "Raise broker_transport_options['visibility_timeout'].",
+            visibility,
+            longest,
+        )
 
 
 class _CeleryScheduler:
@@ -81,6 +168,13 @@ class _CeleryScheduler:
 def _deliver(task: Task, payload: dict[str, Any]) -> str:
     config = current_app.config
     deliverer = EmailKit.state().deliverer
+    ledger: Ledger | None = (
+        current_app.extensions.get(_LEDGER_KEY) if payload.get("ledger") else None
+    )
+    task_id = str(task.request.id)
+    if ledger is not None and not ledger.is_open(task_id):
+        logger.info("%s (%s) was already sent or kept; skipped", payload.get("email"), task_id)
+        return str(payload["message_id"])
     try:
         cls = import_string(payload["email"])
         email = cls(**decode(payload["fields"]))
@@ -103,13 +197,20 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
             error,
             path,
         )
+        if ledger is not None:
+            ledger.done(task_id)
         raise
     retries = task.request.retries
+    delivery = Delivery(message, payload.get("pending"))
     try:
-        deliverer.send_once(message)
+        deliverer.attempt(delivery)
+        if delivery.refused:
+            raise delivery.refusal()
     except Exception as error:
         max_retries = int(config.get("EMAILKIT_CELERY_MAX_RETRIES", 8))
-        if is_transient(error) and retries < max_retries:
+        if is_transient(error) and delivery.pending and retries < max_retries:
+            if delivery.refused:  # refused for good by some: keep those now, retry the rest
+                deliverer.keep_failed(message, delivery.refusal(), _only_refused(delivery))
             delay = float(config.get("EMAILKIT_CELERY_RETRY_DELAY", 10.0))
             cap = float(config.get("EMAILKIT_CELERY_RETRY_MAX_DELAY", 600.0))
             countdown = random.uniform(0, min(cap, delay * 2**retries))
@@ -121,9 +222,29 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
                 error,
                 countdown,
             )
-            raise task.retry(exc=error, countdown=countdown) from error
-        raise deliverer.keep_failed(message, error, retries + 1) from error
+            retry = {**payload, "pending": delivery.pending}
+            if ledger is not None:
+                info = task.request.delivery_info or {}
+                queue = info.get("routing_key") or task.app.conf.task_default_queue
+                ledger.add(task_id, retry, str(queue))
+                ledger.requeued(task_id)
+            raise task.retry(args=[retry], exc=error, countdown=countdown) from error
+        delivery.attempts = retries + 1
+        try:
+            raise deliverer.keep_failed(message, error, delivery) from error
+        finally:
+            if ledger is not None:
+                ledger.done(task_id)
+    if ledger is not None:
+        ledger.done(task_id)
     return message.msgId
+
+
+def _only_refused(delivery: Delivery) -> Delivery:
+    """The part of ``delivery`` refused for good, to keep while the rest is retried."""
+    part = Delivery(delivery.message, list(delivery.refused))
+    part.pending, part.refused, part.attempts = [], dict(delivery.refused), delivery.attempts
+    return part
 
 
 def send_later(
@@ -160,7 +281,7 @@ def send_later(
     message = email.message(
         to, cc=cc, bcc=bcc, reply_to=reply_to, sender=sender, headers=headers, locale=locale
     )  # renders and validates now: errors raise here, not in the worker
-    payload = {
+    payload: dict[str, Any] = {
         "email": path,
         "fields": fields,
         "to": [_plain(r) for r in recipients_list(to)],
@@ -173,7 +294,24 @@ def send_later(
         "locale": locale,
     }
     task = cast(_CeleryScheduler, scheduler).task
-    task.apply_async(args=[payload], countdown=countdown, eta=eta, queue=queue, serializer="json")
+    task_id = task_id_for(message.msgId)
+    ledger: Ledger | None = current_app.extensions.get(_LEDGER_KEY)
+    if ledger is not None:
+        payload["ledger"] = True
+        ledger.add(task_id, payload, queue or task.app.conf.task_default_queue)
+    try:
+        task.apply_async(
+            args=[payload],
+            task_id=task_id,
+            countdown=countdown,
+            eta=eta,
+            queue=queue,
+            serializer="json",
+        )
+    except BaseException:
+        if ledger is not None:
+            ledger.done(task_id)
+        raise
     return message.msgId
 
 

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 import uuid
+from collections import Counter
 from decimal import Decimal
 from email import message_from_bytes
 
@@ -222,6 +223,72 @@ def test_message_of_a_killed_worker_is_delivered_by_the_next(rig):
     rig.start_worker()
     rig.wait_for_messages(1, timeout=60)
     assert message_ids(rig.sink) == [message_id]
+
+
+def test_sigkill_during_a_burst_loses_nothing(rig, artifacts):
+    """Kill a worker in the middle of 300 send_later calls; the next one delivers the rest."""
+    count = 300
+    rig.start_worker()
+    queued = []
+    with rig.module.flask_app.app_context():
+        for i in range(count):
+            queued.append(welcome(f"b{i}").send_later(to=f"b{i}@example.com"))
+            if i == count // 2:
+                rig.wait_for_messages(count // 6)  # the worker is busy: tasks in flight
+                rig.kill_worker()
+                killed = len(rig.sink.envelopes)
+    rig.start_worker()
+    restarted = time.monotonic()
+    options = rig.module.celery_app.conf.broker_transport_options
+    bound = options["visibility_timeout"] + options["unacked_restore_interval"]
+    deadline = restarted + bound + 30  # + the time the new worker takes to send the rest
+    while set(message_ids(rig.sink)) != set(queued):
+        assert time.monotonic() < deadline, (
+            f"{sorted(set(queued) - set(message_ids(rig.sink)))} of {count} never arrived; "
+            f"unacked in Redis: {rig.redis.client().hlen('unacked')}, "
+            f"queued: {rig.redis.client().llen('celery')}, "
+            f"kept: {list((rig.tmp_path / 'instance').rglob('*.json'))}"
+        )
+        time.sleep(0.05)
+    recovered = time.monotonic() - restarted
+    copies = Counter(message_ids(rig.sink))
+    assert max(copies.values()) <= 2  # only what the killed worker sent but never acknowledged
+    while not rig.queue_is_empty():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    figures = {
+        "queued": count,
+        "delivered_before_kill": killed,
+        "delivered_unique": len(copies),
+        "duplicates": sum(n - 1 for n in copies.values()),
+        "seconds_from_restart_to_all_delivered": round(recovered, 1),
+        "visibility_timeout_plus_restore_interval": bound,
+    }
+    (artifacts / "celery-sigkill.json").write_text(json.dumps(figures, indent=2))
+    print("celery sigkill:", figures)
+
+
+def test_message_taken_off_the_queue_by_a_dying_worker_is_recovered(rig):
+    """Redis's BRPOP removes a message before the worker records it as unacknowledged: a
+    worker killed in between takes it along. The ledger notices and queues it again."""
+    with rig.module.flask_app.app_context():
+        queued = [welcome(f"l{i}").send_later(to=f"l{i}@example.com") for i in range(5)]
+    client = rig.redis.client()
+    taken = client.rpop("celery")  # what the dying worker's BRPOP took
+    assert taken and client.llen("celery") == 4
+    rig.start_worker()
+    rig.wait_for_messages(5, timeout=30)
+    assert sorted(message_ids(rig.sink)) == sorted(queued)
+    deadline = time.monotonic() + 10
+    while client.hlen("emailkit:ledger"):  # each one finished off the ledger
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # A stray copy of a task already done (as the sweep may queue one) sends nothing.
+    client.lpush("celery", taken)
+    while not rig.queue_is_empty():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(rig.sink.envelopes) == 5
 
 
 # Eager mode: no broker, no worker; what send_later refuses at enqueue time.
