@@ -19,6 +19,7 @@ import pytest
 from emailkit import SendError
 from emailkit.extension import kit
 
+from .conftest import Chaos
 from .test_sending import make_app, welcome
 
 RATES = {
@@ -59,8 +60,6 @@ def everyone(i: int) -> list[str]:
 def test_chaos_loses_nothing_and_doubles_only_what_the_server_took(
     tmp_path, smtp_server, way, count, seed, artifacts
 ):
-    from .conftest import Chaos
-
     app = make_app(
         tmp_path,
         smtp_server,
