@@ -212,6 +212,30 @@ def test_permanent_failure_is_kept_in_the_failed_folder(rig):
     assert rig.sink.envelopes == []
 
 
+def test_refused_recipients_are_retried_or_kept_alone(rig):
+    rig.sink.refuse("busy@example.com", "450", times=1)
+    rig.sink.refuse("gone@example.com", "550")
+    rig.start_worker()
+    with rig.module.flask_app.app_context():
+        message_id = welcome("t").send_later(
+            to="ada@example.com", cc=["busy@example.com", "gone@example.com"]
+        )
+    rig.wait_for_messages(2, timeout=30)
+    failed = rig.tmp_path / "instance" / "emailkit" / "failed"
+    deadline = time.monotonic() + 30
+    while not rig.queue_is_empty() or not list(failed.glob("*.json")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert sorted(r for e in rig.sink.envelopes for r in e.rcpt_tos) == [
+        "ada@example.com",
+        "busy@example.com",
+    ]
+    assert set(message_ids(rig.sink)) == {message_id}
+    (meta,) = [json.loads(p.read_text()) for p in failed.glob("*.json")]
+    assert meta["recipients"] == ["gone@example.com"]
+    assert meta["message_id"] == message_id
+
+
 def test_message_of_a_killed_worker_is_delivered_by_the_next(rig):
     rig.sink.fail("data", "stall")  # the first worker hangs in DATA, mid-task
     rig.start_worker()
