@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from types import FrameType
@@ -55,11 +56,9 @@ class AsyncSender:
         self._closing = False
         self._stop = threading.Event()  # set when the grace period is over
         self._drained = threading.Event()
-        self._previous: dict[int, Any] = {}
-        atexit.register(self.shutdown)
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            for signum in _SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._on_signal)
+        _live.add(self)
+        if handle_signals:
+            handle_signals_here()
 
     def submit(self, message: Message) -> Future[str]:
         with self._lock:
@@ -128,15 +127,43 @@ class AsyncSender:
         if queued:
             logger.info("emailkit: %d queued message(s) handled before stopping", len(queued))
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown()
-        previous = self._previous.get(signum)
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:
-            # End the way the process would have without us (killed by the signal).
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+
+# Signals and exit are the process's, not an app's: one handler drains every live pool.
+_live: weakref.WeakSet[AsyncSender] = weakref.WeakSet()
+_previous: dict[int, Any] = {}
+
+
+def handle_signals_here() -> None:
+    """Drain the pools on SIGTERM and SIGINT, then run the handler that was there before.
+
+    Only the main thread can set signal handlers; EmailKit calls this at ``init_app`` and
+    when a pool starts, so whichever runs in the main thread does it (once: later calls
+    only wrap a handler someone else set since).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in _SIGNALS:
+        current = signal.getsignal(signum)
+        if current is not _on_signal:
+            _previous[signum] = current
+            signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _shutdown_all()
+    previous = _previous.get(signum)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous in (signal.SIG_DFL, None):
+        # End the way the process would have without us (killed by the signal).
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for sender in list(_live):
+        sender.shutdown()
 
 
 def start(app: Flask, deliverer: Deliverer, config: Any) -> AsyncSender:

@@ -40,7 +40,7 @@ import click
 import flask_mail
 from flask import Flask
 
-from .async_sender import AsyncSender
+from .async_sender import AsyncSender, handle_signals_here
 from .async_sender import start as start_async
 from .bulk import deliver_many
 from .dispatch import DISPATCHER_KEY, current_dispatcher
@@ -147,6 +147,8 @@ class EmailKit:
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())
+        if config.get("EMAILKIT_HANDLE_SIGNALS", True):
+            handle_signals_here()  # here, in the main thread: pools may start in any thread
         for command in _COMMANDS:
             if command.name not in app.cli.commands:
                 app.cli.add_command(command)

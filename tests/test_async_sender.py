@@ -29,18 +29,36 @@ app.config.update(
     EMAILKIT_SMTP_TIMEOUT=5,
 )
 EmailKit(app)
-with app.app_context():
-    for i in range({count}):
-        Welcome(user_name=f"U{{i}}", confirm_url="https://x.example.com").send_async(
-            to=f"u{{i}}@example.com"
-        )
+
+
+def queue():
+    with app.app_context():
+        for i in range({count}):
+            Welcome(user_name=f"U{{i}}", confirm_url="https://x.example.com").send_async(
+                to=f"u{{i}}@example.com"
+            )
+
+
+if {in_thread}:  # as a request thread of a threaded server would
+    import threading
+
+    request = threading.Thread(target=queue)
+    request.start()
+    request.join()
+else:
+    queue()
 print("queued", flush=True)
 signal.pause()  # serve requests until stopped, like gunicorn's or Kubernetes' app
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(tmp_path, smtp_server, signum):
+@pytest.mark.parametrize(
+    ("signum", "in_thread"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+)
+def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(
+    tmp_path, smtp_server, signum, in_thread
+):
     count, grace = 200, 0.3
     smtp_server.data_delay = 0.02  # slow enough that the grace period cannot send them all
     script = tmp_path / "app.py"
@@ -52,6 +70,7 @@ def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(tmp_path, smtp_
             port=smtp_server.port,
             grace=grace,
             count=count,
+            in_thread=in_thread,
         )
     )
     process = subprocess.Popen(
