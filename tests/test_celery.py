@@ -336,6 +336,33 @@ def test_message_taken_off_the_queue_by_a_dying_worker_is_recovered(rig):
     assert len(rig.sink.envelopes) == 5
 
 
+def test_ledger_leaves_waiting_messages_alone_and_requeues_lost_ones(rig):
+    from emailkit.ledger import Ledger, task_id_for
+
+    with rig.module.flask_app.app_context():
+        queued = [welcome(f"w{i}").send_later(to=f"w{i}@example.com") for i in range(3)]
+    ledger = Ledger(rig.redis.url, interval=0.001)
+    task = rig.module.celery_app.tasks["emailkit.send_email"]
+    published: list[str] = []
+
+    def publish(task_id, payload, queue):
+        published.append(task_id)
+        task.apply_async(args=[payload], task_id=task_id, queue=queue, serializer="json")
+
+    def sweep_for(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            ledger.sweep(publish)
+
+    sweep_for(0.3)  # no worker yet: all three wait in the queue, none is lost
+    assert published == []
+    rig.redis.client().rpop("celery")  # one taken by a worker that died at once
+    sweep_for(0.3)
+    lost = [m for m in queued if task_id_for(m) in published]
+    assert len(lost) == 1 and published == [task_id_for(lost[0])]  # queued again, once
+    assert rig.redis.client().llen("celery") == 3
+
+
 # Eager mode: no broker, no worker; what send_later refuses at enqueue time.
 
 
