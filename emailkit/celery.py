@@ -84,6 +84,7 @@ def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
         ignore_result=True,
         serializer="json",
         max_retries=None,
+        shared=False,  # this app's task, bound to this Flask app; not every Celery app's
     )
     def send_email(task: Task, payload: dict[str, Any]) -> str:
         with flask_app.app_context():

@@ -342,7 +342,7 @@ def test_ledger_leaves_waiting_messages_alone_and_requeues_lost_ones(rig):
     with rig.module.flask_app.app_context():
         queued = [welcome(f"w{i}").send_later(to=f"w{i}@example.com") for i in range(3)]
     ledger = Ledger(rig.redis.url, interval=0.001)
-    task = rig.module.celery_app.tasks["emailkit.send_email"]
+    task = rig.module.flask_app.extensions["emailkit_celery"].task
     published: list[str] = []
 
     def publish(task_id, payload, queue):
