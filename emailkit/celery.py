@@ -1,4 +1,4 @@
-"""Background sending on Celery (``pip install emailkit[celery]``).
+"""Background sending on Celery (``pip install 'Flask-EmailKit[celery]'``).
 
 ```python
 from emailkit.celery import register_tasks

@@ -267,7 +267,7 @@ def _add_commands(group: click.Group) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="emails root (default: [tool.emailkit] root in pyproject.toml, $EMAILKIT_ROOT, emails/)",
 )
-@click.version_option(package_name="emailkit")
+@click.version_option(package_name="Flask-EmailKit")
 def main(emails: Path | None) -> None:
     pass
 

@@ -77,7 +77,7 @@ def current_dispatcher() -> Dispatcher:
 def current_scheduler() -> Scheduler:
     """The current app's scheduler; a clear error saying what to install or call."""
     if importlib.util.find_spec("celery") is None:
-        raise ConfigError("send_later needs Celery: pip install 'emailkit[celery]'")
+        raise ConfigError("send_later needs Celery: pip install 'Flask-EmailKit[celery]'")
     scheduler = current_app.extensions.get(SCHEDULER_KEY) if has_app_context() else None
     if scheduler is None:
         raise ConfigError(

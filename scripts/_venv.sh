@@ -13,6 +13,11 @@ if [ ! -f "$stamp" ]; then
   say "installing emailkit and its development extras into .venv (pyproject.toml is new or" \
     "changed); this takes a minute or two the first time"
   .venv/bin/python -m pip install --quiet --upgrade pip
+  # The distribution was called emailkit before it became Flask-EmailKit: remove the old one,
+  # whose pytest plugin and `emailkit` script would otherwise be installed twice.
+  if .venv/bin/python -m pip show --quiet emailkit >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall --quiet --yes emailkit
+  fi
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"

@@ -467,4 +467,6 @@ def test_the_core_works_without_celery_installed(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "Welcome to Acme, Ada!" in done.stdout
-    assert "ConfigError send_later needs Celery: pip install 'emailkit[celery]'" in done.stdout
+    assert (
+        "ConfigError send_later needs Celery: pip install 'Flask-EmailKit[celery]'" in done.stdout
+    )
