@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import flask_mail
 from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
-from . import locales
+from . import images, locales
 from .errors import ContextError, EmailError, HeaderError, TemplateError
 from .inline import inject_css, inline_css
 from .mime import (
@@ -39,7 +39,8 @@ class Rendered:
 
     ``unsubscribe_url`` (from the email's ``unsubscribe_url`` attribute, when it has one) adds
     the List-Unsubscribe headers to its messages; ``language`` (the BCP 47 tag of a translated
-    rendering) adds Content-Language.
+    rendering) adds Content-Language. ``root`` (the emails root) lets messages embed the
+    HTML's relative ``<img src>`` files (see :mod:`emailkit.images`).
     """
 
     email: str
@@ -49,6 +50,7 @@ class Rendered:
     unsubscribe_url: str | None = None
     locale: str | None = None
     language: str | None = None
+    root: Path | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def text(self) -> str:
@@ -72,8 +74,12 @@ class Rendered:
         inline images (see :func:`~emailkit.attachment`, :func:`~emailkit.inline_image`).
         """
         files = [as_attachment(item) for item in attachments or ()]
-        if self.html is not None:
-            missing = cid_references(self.html) - {content_id(item) for item in files}
+        html = self.html
+        if html is not None and self.root is not None:
+            html, embedded = images.embed(html, self.root, self.email, images.url_prefix())
+            files += embedded
+        if html is not None:
+            missing = cid_references(html) - {content_id(item) for item in files}
             if missing:
                 raise ContextError(
                     f"{self.email}: the HTML shows cid:{sorted(missing)[0]} but no inline image "
@@ -91,7 +97,7 @@ class Rendered:
             subject=self.subject,
             recipients=recipients_list(to),
             body=self.text,
-            html=self.html,
+            html=html,
             sender=sender,
             cc=recipients_list(cc),
             bcc=recipients_list(bcc),
@@ -137,6 +143,7 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         unsubscribe_url=str(unsubscribe_url) if unsubscribe_url else None,
         locale=compiled.locale,
         language=context["lang"] if compiled.content_locale else None,
+        root=compiled.root,
     )
 
 

@@ -159,7 +159,9 @@ def test_client_support_warns_per_client_and_scores_each(emails_root):
         ('<a href="/account">x</a>', "links.relative", "error"),
         ('<a href="https://localhost:5000/x">x</a>', "links.localhost", "warning"),
         ('<a href="https://shop.example.com/x">x</a>', "links.example-host", "info"),
-        ('<img src="logo.png" alt="Acme" width="10" height="10">', "links.relative", "error"),
+        # a relative image is embedded when sent, so a missing file is the error
+        ('<img src="logo.png" alt="Acme" width="10" height="10">', "images.missing", "error"),
+        ('<a href="logo.html">x</a>', "links.relative", "error"),
         ('<img src="https://acme.io/l.png" width="10" height="10">', "images.alt", "warning"),
         ('<img src="https://acme.io/l.png" alt="Acme">', "images.size", "warning"),
     ],

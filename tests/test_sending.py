@@ -79,7 +79,9 @@ def test_send_delivers_and_returns_the_message_id(app, smtp_server):
     assert received["Message-ID"] == message_id
     assert received["Subject"] == "Welcome to Acme, Ada! Please confirm your address"
     assert received["Bcc"] is None
-    assert received.get_content_type() == "multipart/alternative"
+    # the shipped layout's logo (emails/_assets/logo.png) travels as an inline part
+    assert received.get_content_type() == "multipart/related"
+    assert received.get_payload(0).get_content_type() == "multipart/alternative"
     assert failed_files(app) == []
 
 

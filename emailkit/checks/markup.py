@@ -11,6 +11,7 @@ import lxml.html
 
 from ..context import Email
 from ..errors import EmailError, TemplateError
+from ..images import is_local, resolve
 from ..rendering import Rendered
 from ..templates import HTML
 from . import Finding, Report, Severity, textpart
@@ -234,9 +235,25 @@ def _links_and_images(cls: type[Email], sample: Sample, sources: EmailSources) -
                     where,
                 )
             )
-        if src:
+        if src and is_local(src):
+            findings += _local_image(cls, sample, src, where)
+        elif src:
             findings += _url(cls, sample, "image", src, where)
     return findings
+
+
+def _local_image(cls: type[Email], sample: Sample, src: str, where) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """A relative image is embedded when sent: it must be a file of the email or _assets/."""
+    folder = cls._require_folder()
+    try:
+        resolve(folder.parent, folder.name, src)
+    except TemplateError as error:
+        return [
+            Finding.of(
+                cls, "error", "images.missing", error.message, error.hint or "", sample.name, where
+            )
+        ]
+    return []
 
 
 def _url(cls: type[Email], sample: Sample, kind: str, url: str, where) -> list[Finding]:  # type: ignore[no-untyped-def]

@@ -32,6 +32,7 @@ from ..errors import EmailError
 from ..mailfolder import StoredMessage
 from ..project import default_sender
 from . import display, guard
+from .assets import add_image_routes, show_images, show_inline_parts
 from .catalog import Catalog, SampleView
 
 
@@ -116,7 +117,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     def html(email: str, sample: str) -> Response:
         view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         mode = request.args.get("mode", "light")
-        return Response(display.in_mode(view.html or "", mode), mimetype="text/html")
+        shown = show_images(display.in_mode(view.html or "", mode), email)
+        return Response(shown, mimetype="text/html")
 
     @blueprint.get("/<email>/<sample>.txt")
     def text(email: str, sample: str) -> Response:
@@ -198,11 +200,14 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     def outbox_html(stem: str) -> Response:
         view = _view_of_stored(_stored(stem))
         mode = request.args.get("mode", "light")
-        return Response(display.in_mode(view.html or "", mode), mimetype="text/html")
+        shown = show_inline_parts(display.in_mode(view.html or "", mode), stem)
+        return Response(shown, mimetype="text/html")
 
     @blueprint.get("/outbox/<stem>.eml")
     def outbox_eml(stem: str) -> Response:
         return Response(_stored(stem).read(), mimetype="message/rfc822")
+
+    add_image_routes(blueprint, catalog, _stored)
 
     @blueprint.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:

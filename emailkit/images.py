@@ -1,0 +1,179 @@
+"""Images by relative path: ``<img src="logo.png">`` in a template, from the email's folder or the
+root's shared ``_assets/`` folder.
+
+Sending embeds each such image once as an inline ``cid:`` part of multipart/related (or, with
+``EMAILKIT_IMAGE_URL`` set, points it at that public URL prefix plus the file's path under the
+emails root); the preview and the static export show the same file. Only files inside the
+email's folder or ``_assets/`` are ever read: ``../``, absolute paths and symlinks that lead
+elsewhere are refused with an error naming the email and the ``src``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import flask_mail
+from flask import current_app, has_app_context
+
+from .errors import TemplateError
+from .mime import inline_image
+
+ASSETS = "_assets"
+URL_SETTING = "EMAILKIT_IMAGE_URL"
+
+_IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)(\2)""", re.IGNORECASE | re.DOTALL)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+_NOT_ID = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def is_local(src: str) -> bool:
+    """True for a relative path such as ``logo.png``: not a URL, ``cid:``, ``data:`` or ``//``."""
+    src = src.strip()
+    return bool(src) and not _SCHEME.match(src) and not src.startswith(("//", "#", "{"))
+
+
+def local_sources(html: str) -> list[str]:
+    """The ``src`` of every ``<img>`` in ``html`` that is a relative path, once each."""
+    if "<img" not in html and "<IMG" not in html:
+        return []
+    found = (match.group(3).strip() for match in _IMG_SRC.finditer(html))
+    return list(dict.fromkeys(src for src in found if is_local(src)))
+
+
+def rewrite(html: str, replace: Callable[[str], str | None]) -> str:
+    """``html`` with the ``src`` of each ``<img>`` replaced by ``replace(src)`` (None keeps it).
+    The new value is written HTML-escaped, between the quotes the template used."""
+    if "<img" not in html and "<IMG" not in html:
+        return html
+
+    def substitute(match: re.Match[str]) -> str:
+        src = match.group(3).strip()
+        new = replace(src)
+        if new is None:
+            return match.group()
+        mark = match.group(2)
+        escaped = new.replace("&", "&amp;").replace(mark, "&#34;" if mark == '"' else "&#39;")
+        return f"{match.group(1)}{match.group(2)}{escaped}{match.group(4)}"
+
+    return _IMG_SRC.sub(substitute, html)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A resolved local image: the file, and its path relative to the emails root."""
+
+    src: str
+    path: Path
+    relative: str
+
+    def data(self) -> bytes:
+        return _read(self.path)
+
+
+def resolve(root: Path, email: str, src: str) -> Image:
+    """The file ``src`` names for the email ``email``: looked up in the email's folder, then in
+    ``_assets/``. Raises :class:`TemplateError` when it is missing or would leave them."""
+    root = root.resolve()
+    name = unquote(urlsplit(src.strip()).path)
+    if not name or name.startswith(("/", "\\")) or Path(name).is_absolute():
+        raise TemplateError(
+            f"image {src!r} is an absolute path",
+            email=email,
+            hint=f'Write it relative to {email}/ or {ASSETS}/ (e.g. src="logo.png").',
+        )
+    bases = [root / email, root / ASSETS]
+    for base in bases:
+        candidate = base / name
+        if not candidate.is_file():
+            continue
+        real = candidate.resolve()
+        allowed = [b.resolve() for b in bases if b.is_dir()]
+        if not any(real.is_relative_to(b) for b in allowed):
+            raise TemplateError(
+                f"image {src!r} leads outside {email}/ and {ASSETS}/ (to {real})",
+                email=email,
+                hint=f"Put the file itself in {root / email} or {root / ASSETS}.",
+            )
+        if not content_type(real).startswith("image/"):
+            raise TemplateError(
+                f"image {src!r} is not an image file (by its name)",
+                email=email,
+                hint="Point the src at a .png, .jpg, .gif, .webp or .svg file.",
+            )
+        return Image(src, real, candidate.relative_to(root).as_posix())
+    raise TemplateError(
+        f"image {src!r} not found in {email}/ or {ASSETS}/",
+        email=email,
+        hint=f"Add the file to {root / email} or {root / ASSETS}, or fix the src.",
+    )
+
+
+def url_prefix() -> str | None:
+    """``EMAILKIT_IMAGE_URL`` of the current app: images then link there instead of being
+    embedded (``https://cdn.example.com/emails/`` + ``_assets/logo.png``)."""
+    if not has_app_context():
+        return None
+    value = current_app.config.get(URL_SETTING)
+    return str(value) if value else None
+
+
+def embed(
+    html: str, root: Path, email: str, prefix: str | None = None
+) -> tuple[str, list[flask_mail.Attachment]]:
+    """``html`` ready to send: each local image becomes ``cid:`` plus an inline part (one per
+    file), or with ``prefix`` an absolute URL under it. Errors name the email and the src."""
+    sources = local_sources(html)
+    if not sources:
+        return html, []
+    images = {src: resolve(root, email, src) for src in sources}
+    if prefix:
+        base = prefix if prefix.endswith("/") else prefix + "/"
+        return rewrite(
+            html, lambda src: base + quote(images[src].relative) if src in images else None
+        ), []
+    parts: dict[Path, tuple[str, flask_mail.Attachment]] = {}
+    for image in images.values():
+        if image.path not in parts:
+            data = image.data()
+            cid = content_id(image.path.name, data)
+            part = inline_image(cid, data, content_type(image.path))
+            part.filename = image.path.name
+            parts[image.path] = (cid, part)
+    html = rewrite(html, lambda src: "cid:" + parts[images[src].path][0] if src in images else None)
+    return html, [attachment for _, attachment in parts.values()]
+
+
+def content_id(filename: str, data: bytes) -> str:
+    """A Content-ID naming the file and its content, the same for the same image every time."""
+    stem = _NOT_ID.sub("-", Path(filename).stem).strip("-")[:40] or "image"
+    return f"{stem}.{hashlib.sha256(data).hexdigest()[:16]}@emailkit"
+
+
+def content_type(path: Path) -> str:
+    """The MIME type of an image file, by its name."""
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+_cache: dict[Path, tuple[int, int, bytes]] = {}
+_cache_lock = threading.Lock()
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, read again only when its modification time or size changed."""
+    stat = os.stat(path)
+    cached = _cache.get(path)
+    if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+        return cached[2]
+    data = path.read_bytes()
+    with _cache_lock:
+        _cache[path] = (stat.st_mtime_ns, stat.st_size, data)
+    return data

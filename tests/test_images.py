@@ -1,0 +1,180 @@
+"""Images by relative path: embedded as cid: parts when sent, or linked under a public prefix."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+
+from emailkit import Email, TemplateError, images
+from emailkit.preview import create_preview_app
+
+from .conftest import SHIPPED_ROOT
+from .test_sending import make_app
+
+
+def png(width: int) -> bytes:
+    """A real PNG, ``width`` x 1 opaque pixels (so different widths differ in bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\0" + b"\x4f\x46\xe5" * width)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PNG_1, PNG_2, PNG_3 = png(1), png(2), png(3)
+
+
+def make(emails_root, body, name="note"):
+    folder = emails_root.email(
+        name,
+        subject_txt="Hi {{ who }}",
+        body_html=(
+            "<!DOCTYPE html><html><head><title>x</title></head><body>"
+            f"<p>Hi {{{{ who }}}}</p>{body}</body></html>"
+        ),
+    )
+    namespace = {"template": folder, "__annotations__": {"who": "str"}}
+    return type("Note", (Email,), namespace)
+
+
+@pytest.fixture
+def with_images(emails_root):
+    (emails_root.path / "_assets").mkdir()
+    (emails_root.path / "_assets" / "logo.png").write_bytes(PNG_1)
+    (emails_root.path / "_assets" / "shared.png").write_bytes(PNG_3)
+    emails_root.email("note")
+    (emails_root.path / "note" / "logo.png").write_bytes(PNG_2)  # the email's own wins
+    return emails_root
+
+
+def related_parts(raw: bytes):
+    parsed = message_from_bytes(raw, policy=default_policy)
+    related = [p for p in parsed.walk() if p.get_content_type() == "multipart/related"]
+    assert len(related) == 1, [p.get_content_type() for p in parsed.walk()]
+    html = parsed.get_body(("html",)).get_content()
+    inline = {
+        p["Content-ID"].strip("<>"): p
+        for p in related[0].iter_parts()
+        if p.get_content_maintype() == "image"
+    }
+    return html, inline
+
+
+def test_relative_images_are_embedded_once_each_as_cid_parts(with_images):
+    cls = make(
+        with_images,
+        '<img src="logo.png" alt="a"><img src="shared.png" alt="b"><img src="logo.png" alt="c">'
+        '<img src="https://cdn.acme.io/x.png" alt="remote">',
+    )
+    rendered = cls(who="Ada").render()
+    assert 'src="logo.png"' in rendered.html  # the rendering keeps what the template says
+    raw = rendered.message("ada@example.com", sender="a@acme.example.com").as_bytes()
+    html, inline = related_parts(raw)
+    assert len(inline) == 2
+    by_bytes = {part.get_content(): cid for cid, part in inline.items()}
+    assert html.count(f'src="cid:{by_bytes[PNG_2]}"') == 2  # note/logo.png, not _assets/
+    assert PNG_1 not in by_bytes  # _assets/logo.png is shadowed by the email's own
+    assert f'src="cid:{by_bytes[PNG_2]}"' in html
+    shared = next(cid for cid, p in inline.items() if p.get_filename() == "shared.png")
+    assert f'src="cid:{shared}"' in html
+    assert 'src="https://cdn.acme.io/x.png"' in html
+    for part in inline.values():
+        assert part.get_content_type() == "image/png"
+        assert part.get_content_disposition() == "inline"
+
+
+def test_public_url_prefix_links_images_instead_of_embedding(with_images, tmp_path):
+    cls = make(with_images, '<img src="shared.png" alt="b"><img src="logo.png" alt="a">')
+    app = make_app(tmp_path, EMAILKIT_IMAGE_URL="https://cdn.acme.io/mail")
+    with app.app_context():
+        raw = cls(who="Ada").message("ada@example.com").as_bytes()
+    parsed = message_from_bytes(raw, policy=default_policy)
+    assert "multipart/related" not in [p.get_content_type() for p in parsed.walk()]
+    html = parsed.get_body(("html",)).get_content()
+    assert 'src="https://cdn.acme.io/mail/_assets/shared.png"' in html
+    assert 'src="https://cdn.acme.io/mail/note/logo.png"' in html
+
+
+@pytest.mark.parametrize(
+    ("src", "says"),
+    [
+        ("missing.png", "'missing.png' not found in note/ or _assets/"),
+        ("../secret.png", "leads outside note/ and _assets/"),
+        ("../../secret.png", "leads outside note/ and _assets/"),
+        ("%2E%2E/secret.png", "leads outside note/ and _assets/"),
+        ("/etc/passwd", "is an absolute path"),
+        ("/logo.png", "is an absolute path"),
+        ("link.png", "leads outside note/ and _assets/"),
+        ("__init__.py", "is not an image file"),
+    ],
+)
+def test_images_outside_the_email_and_assets_are_refused(with_images, src, says):
+    (with_images.path / "secret.png").write_bytes(PNG_1)  # in the root, but not allowed
+    (with_images.path.parent / "secret.png").write_bytes(PNG_1)  # outside the root
+    os.symlink(with_images.path.parent / "secret.png", with_images.path / "note" / "link.png")
+    (with_images.path / "note" / "__init__.py").write_text("SECRET = 1\n")
+    cls = make(with_images, f'<img src="{src}" alt="x">')
+    with pytest.raises(TemplateError) as raised:
+        cls(who="Ada").message("ada@example.com", sender="a@acme.example.com")
+    message = str(raised.value)
+    assert message.startswith("note: image"), message
+    assert says in message
+    assert "_assets" in message or "Point the src at" in message  # says what to do
+
+
+def test_content_id_depends_on_the_bytes():
+    assert images.content_id("logo.png", PNG_1) == images.content_id("logo.png", PNG_1)
+    assert images.content_id("logo.png", PNG_1) != images.content_id("logo.png", PNG_2)
+    assert images.content_id("my logo!.png", PNG_1).startswith("my-logo.")
+
+
+def test_src_values_are_escaped_when_rewritten():
+    html = images.rewrite('<img alt="x" src="a.png">', lambda src: 'b".png?x=1&y=2')
+    assert html == '<img alt="x" src="b&#34;.png?x=1&amp;y=2">'
+
+
+def test_shipped_layout_sends_its_logo_through_the_smtp_sink(tmp_path, smtp_server):
+    from emails.welcome import Welcome
+
+    logo = (SHIPPED_ROOT / "_assets" / "logo.png").read_bytes()
+    assert logo.startswith(b"\x89PNG\r\n\x1a\n")
+    app = make_app(tmp_path, smtp_server)
+    with app.app_context():
+        Welcome.previews()["default"].send(to="ada@example.com")
+    (envelope,) = smtp_server.envelopes
+    html, inline = related_parts(envelope.original_content)
+    (cid,) = inline
+    assert inline[cid].get_content() == logo
+    assert inline[cid].get_filename() == "logo.png"
+    assert f'<img src="cid:{cid}"' in html
+
+
+def test_preview_serves_relative_images_and_nothing_outside(with_images):
+    make(with_images, '<img src="logo.png" alt="a">')
+    (with_images.path / "note" / "__init__.py").write_text(
+        "from emailkit import Email\n\n\nclass Note(Email):\n    who: str\n\n"
+        "    @classmethod\n    def previews(cls):\n        return {'default': cls(who='Ada')}\n"
+    )
+    (with_images.path / "note" / "subject.txt").write_text("Hi")
+    (with_images.path.parent / "outside.png").write_bytes(PNG_1)
+    os.symlink(with_images.path.parent / "outside.png", with_images.path / "_assets" / "out.png")
+    client = create_preview_app(with_images.path, TESTING=True).test_client()
+    html = client.get("/note/default.html").get_data(as_text=True)
+    assert 'src="/note/_image?src=logo.png"' in html
+    ok = client.get("/note/_image?src=logo.png")
+    assert ok.status_code == 200 and ok.data == PNG_2 and ok.mimetype == "image/png"
+    assert client.get("/note/_image?src=shared.png").data == PNG_3
+    for src in ("../outside.png", "/etc/passwd", "out.png", "__init__.py", "subject.txt", ""):
+        assert client.get("/note/_image", query_string={"src": src}).status_code == 404, src
+    assert client.get("/nobody/_image?src=logo.png").status_code == 404
