@@ -34,6 +34,7 @@ from ..project import default_sender
 from . import display, guard
 from .assets import add_image_routes, show_images, show_inline_parts
 from .catalog import Catalog, SampleView
+from .editor import add_editor_routes
 
 
 def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Blueprint:
@@ -208,6 +209,7 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         return Response(_stored(stem).read(), mimetype="message/rfc822")
 
     add_image_routes(blueprint, catalog, _stored)
+    add_editor_routes(blueprint, catalog)
 
     @blueprint.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:
