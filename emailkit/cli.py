@@ -160,6 +160,29 @@ def _add_commands(group: click.Group) -> None:
 
         serve(_root(), host=host, port=port, allowed_hosts=allowed_hosts)
 
+    @group.command("export")
+    @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+    @_reports_errors
+    def export_command(target: Path) -> None:
+        """Write every email, sample and locale as a static site into TARGET.
+
+        Each sample's page has its HTML, text, headers and checks, with its .eml and .txt; the
+        site works from file:// and any static host. TARGET must be empty, new, or an earlier
+        export (which is replaced).
+        """
+        from .preview.export import export
+
+        report = export(_root(), target)
+        click.echo(
+            f"Exported {len(report.pages)} page(s) and {report.images} image(s) "
+            f"to {report.target}; "
+            f"open {report.target / 'index.html'}"
+        )
+        for href in report.broken:
+            click.echo(f"does not render: {href} (the page says why)", err=True)
+        if report.broken:
+            raise SystemExit(1)
+
     @group.command("send")
     @click.argument("name")
     @click.option("--sample", "-s", help="sample name (default: 'default' or the first)")

@@ -44,7 +44,7 @@
     try {
       var doc = frame.contentDocument;
       if (doc && doc.documentElement) {
-        frame.style.height = Math.max(300, doc.documentElement.scrollHeight) + "px";
+        frame.style.height = Math.max(300, Math.ceil(doc.documentElement.getBoundingClientRect().height)) + "px";
       }
     } catch (error) { /* keep the default height */ }
   }
