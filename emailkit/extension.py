@@ -12,6 +12,8 @@ Configuration is Flask's, with these keys (defaults in brackets):
   ``EMAILKIT_RETRY_MAX_DELAY`` [30 s]: retries of transient failures, with exponential backoff
   and jitter.
 - ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
+- ``EMAILKIT_IMAGE_URL`` [none]: link the HTML's relative ``<img src>`` files under this public
+  URL prefix instead of embedding them as ``cid:`` parts (see :mod:`emailkit.images`).
 - ``EMAILKIT_ASYNC_WORKERS`` [4], ``EMAILKIT_ASYNC_MAX_PENDING`` [1000]: the ``send_async``
   thread pool and how many messages may wait for it before ``send_async`` blocks.
 - ``EMAILKIT_SHUTDOWN_GRACE`` [10 s]: at exit or on SIGTERM/SIGINT, how long queued

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from email import message_from_bytes
@@ -14,6 +15,7 @@ from emailkit import Email, TemplateError, images
 from emailkit.preview import create_preview_app
 
 from .conftest import SHIPPED_ROOT
+from .test_preview import copy_of_shipped
 from .test_sending import make_app
 
 
@@ -178,3 +180,23 @@ def test_preview_serves_relative_images_and_nothing_outside(with_images):
     for src in ("../outside.png", "/etc/passwd", "out.png", "__init__.py", "subject.txt", ""):
         assert client.get("/note/_image", query_string={"src": src}).status_code == 404, src
     assert client.get("/nobody/_image?src=logo.png").status_code == 404
+
+
+def test_outbox_viewer_shows_a_stored_messages_cid_images(tmp_path):
+    from emailkit.extension import kit
+    from emails.welcome import Welcome
+
+    app = create_preview_app(copy_of_shipped(tmp_path), TESTING=True)
+    with app.app_context():
+        message = Welcome.previews()["default"].message("ada@example.com", sender="a@acme.io")
+        kit.deliver(message)
+        (stored,) = list(kit.outbox)
+    client = app.test_client()
+    html = client.get(f"/outbox/{stored.path.stem}.html").get_data(as_text=True)
+    (url,) = re.findall(r'<img src="([^"]+)"', html)
+    assert url.startswith(f"/outbox/{stored.path.stem}/part?cid=logo.")
+    image = client.get(url.replace("&amp;", "&"))
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert image.data == (SHIPPED_ROOT / "_assets" / "logo.png").read_bytes()
+    assert client.get(f"/outbox/{stored.path.stem}/part?cid=nope").status_code == 404
+    assert client.get("/outbox/nope/part?cid=x").status_code == 404

@@ -275,3 +275,14 @@ def test_form_kinds_and_parsing_follow_the_annotations(emails_root):
     assert pysource.sample_source(cls, "x", values) == (
         '"x": cls(n=1, points=[Point(x=1, y=2)], at=dt.datetime(2026, 1, 2, 3, 4), tier=Tier.PRO),'
     )
+
+
+def test_editor_renders_in_the_chosen_locale(client):
+    values = json.dumps({"user_name": "Zoë Martin"})
+    query = {"values": values, "locale": "fr"}
+    result = client.get("/welcome/default/edit/render", query_string=query).json
+    assert result["subject"].startswith("Bienvenue chez Acme, Zoë")
+    page = client.get("/welcome/default/edit", query_string=query).text
+    assert '<option value="fr" selected>fr</option>' in page
+    unknown = client.get("/welcome/default/edit/render", query_string={"locale": "xx"}).json
+    assert unknown["subject"].startswith("Welcome to Acme")  # unknown locales: the default
