@@ -75,13 +75,48 @@ class Image:
     relative: str
 
     def data(self) -> bytes:
-        return _read(self.path)
+        return _read(self.path)[0]
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    image: Image
+    stamp: tuple[int, int, int]
+    shadow: Path | None  # the email's own file that would take precedence if it appeared
+
+    def still_valid(self) -> bool:
+        try:
+            stat = os.stat(self.image.path)
+        except OSError:
+            return False
+        if (stat.st_ino, stat.st_mtime_ns, stat.st_size) != self.stamp:
+            return False
+        return self.shadow is None or not os.path.lexists(self.shadow)
+
+
+_resolved: dict[tuple[str, str, str], _Resolved] = {}
 
 
 def resolve(root: Path, email: str, src: str) -> Image:
     """The file ``src`` names for the email ``email``: looked up in the email's folder, then in
-    ``_assets/``. Raises :class:`TemplateError` when it is missing or would leave them."""
-    root = root.resolve()
+    ``_assets/``. Raises :class:`TemplateError` when it is missing or would leave them.
+
+    Sending resolves the same images for every message, so answers are cached and checked
+    with one ``stat`` (a changed, replaced or newly shadowed file is resolved again).
+    """
+    key = (str(root), email, src)
+    cached = _resolved.get(key)
+    if cached is not None and cached.still_valid():
+        return cached.image
+    image = _resolve(root.resolve(), email, src)
+    stat = os.stat(image.path)
+    own = root.resolve() / email / unquote(urlsplit(src.strip()).path)
+    shadow = None if image.relative.startswith(f"{email}/") else own
+    _resolved[key] = _Resolved(image, (stat.st_ino, stat.st_mtime_ns, stat.st_size), shadow)
+    return image
+
+
+def _resolve(root: Path, email: str, src: str) -> Image:
     name = unquote(urlsplit(src.strip()).path)
     if not name or name.startswith(("/", "\\")) or Path(name).is_absolute():
         raise TemplateError(
@@ -139,16 +174,17 @@ def embed(
         return rewrite(
             html, lambda src: base + quote(images[src].relative) if src in images else None
         ), []
-    parts: dict[Path, tuple[str, flask_mail.Attachment]] = {}
-    for image in images.values():
-        if image.path not in parts:
-            data = image.data()
-            cid = content_id(image.path.name, data)
+    cids: dict[str, str] = {}  # src -> Content-ID
+    parts: dict[str, flask_mail.Attachment] = {}  # one part per content, however many srcs
+    for src, image in images.items():
+        data, cid = _read(image.path)
+        cids[src] = cid
+        if cid not in parts:
             part = inline_image(cid, data, content_type(image.path))
             part.filename = image.path.name
-            parts[image.path] = (cid, part)
-    html = rewrite(html, lambda src: "cid:" + parts[images[src].path][0] if src in images else None)
-    return html, [attachment for _, attachment in parts.values()]
+            parts[cid] = part
+    html = rewrite(html, lambda src: "cid:" + cids[src] if src in cids else None)
+    return html, list(parts.values())
 
 
 def content_id(filename: str, data: bytes) -> str:
@@ -163,17 +199,18 @@ def content_type(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
-_cache: dict[Path, tuple[int, int, bytes]] = {}
+_cache: dict[Path, tuple[int, int, bytes, str]] = {}
 _cache_lock = threading.Lock()
 
 
-def _read(path: Path) -> bytes:
-    """The file's bytes, read again only when its modification time or size changed."""
+def _read(path: Path) -> tuple[bytes, str]:
+    """The file's bytes and Content-ID, read and hashed again only when the file changed."""
     stat = os.stat(path)
     cached = _cache.get(path)
     if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
-        return cached[2]
+        return cached[2], cached[3]
     data = path.read_bytes()
+    cid = content_id(path.name, data)
     with _cache_lock:
-        _cache[path] = (stat.st_mtime_ns, stat.st_size, data)
-    return data
+        _cache[path] = (stat.st_mtime_ns, stat.st_size, data, cid)
+    return data, cid

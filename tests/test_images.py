@@ -200,3 +200,28 @@ def test_outbox_viewer_shows_a_stored_messages_cid_images(tmp_path):
     assert image.data == (SHIPPED_ROOT / "_assets" / "logo.png").read_bytes()
     assert client.get(f"/outbox/{stored.path.stem}/part?cid=nope").status_code == 404
     assert client.get("/outbox/nope/part?cid=x").status_code == 404
+
+
+def test_cached_resolutions_follow_files_that_appear_change_or_turn_into_symlinks(emails_root):
+    (emails_root.path / "_assets").mkdir()
+    (emails_root.path / "_assets" / "logo.png").write_bytes(PNG_1)
+    cls = make(emails_root, '<img src="logo.png" alt="a">')
+
+    def sent_image() -> bytes:
+        raw = cls(who="Ada").message("ada@example.com", sender="a@acme.io").as_bytes()
+        _, inline = related_parts(raw)
+        (part,) = inline.values()
+        return part.get_content()
+
+    assert sent_image() == PNG_1
+    own = emails_root.path / "note" / "logo.png"
+    own.write_bytes(PNG_2)  # the email's own file now shadows _assets/
+    assert sent_image() == PNG_2
+    own.write_bytes(PNG_3)
+    os.utime(own, ns=(0, 10**18))
+    assert sent_image() == PNG_3
+    own.unlink()
+    (emails_root.path.parent / "outside.png").write_bytes(PNG_1)
+    os.symlink(emails_root.path.parent / "outside.png", own)
+    with pytest.raises(TemplateError, match="leads outside note/ and _assets/"):
+        sent_image()
