@@ -159,3 +159,20 @@ def test_export_opens_from_file_urls_in_chromium(site, browser, artifacts):
     expect(page).to_have_url(re.compile(r"/welcome/default\.ar\.html$"))
     expect(page.frame_locator("#email-frame").locator("html")).to_have_attribute("dir", "rtl")
     page.close()
+
+
+def test_sample_names_become_safe_file_names(tmp_path):
+    root = copy_of_shipped(tmp_path)
+    rewrite(root / "welcome" / "__init__.py", '"long-name": cls(', '"../long name": cls(')
+    result = run_export(root, tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "welcome" / "_long_name.html").is_file()
+    assert not (tmp_path / "long name.html").exists()
+    other = copy_of_shipped(tmp_path / "other")  # a fresh root: its modules are imported anew
+    rewrite(other / "welcome" / "__init__.py", '"long-name": cls(', '"../long name": cls(')
+    rewrite(other / "welcome" / "__init__.py", '"non-ascii": cls(', '"../long_name": cls(')
+    result = run_export(other, tmp_path / "site")
+    assert result.exit_code == 1
+    assert (
+        "welcome: samples '../long name' and '../long_name' would both be written" in result.output
+    )

@@ -71,6 +71,14 @@ def export(root: Path, target: Path, *, sender: str = PREVIEW_SENDER) -> ExportR
         for email, sample in catalog.samples()
         for locale in ["", *catalog.locales(email)]
     ]
+    seen: dict[str, _Page] = {}
+    for page in pages:
+        other = seen.setdefault(page.href, page)
+        if other is not page:
+            raise ConfigError(
+                f"{page.email}: samples {other.sample!r} and {page.sample!r} would both be "
+                f"written to {page.href}; rename one of them in previews()."
+            )
     env = Environment(
         loader=PackageLoader("emailkit.preview", "templates"),
         autoescape=select_autoescape(("html",)),
