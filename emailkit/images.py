@@ -24,7 +24,7 @@ import flask_mail
 from flask import current_app, has_app_context
 
 from .errors import TemplateError
-from .mime import inline_image
+from .mime import cid_references, inline_image
 
 ASSETS = "_assets"
 URL_SETTING = "EMAILKIT_IMAGE_URL"
@@ -32,6 +32,7 @@ URL_SETTING = "EMAILKIT_IMAGE_URL"
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)(\2)""", re.IGNORECASE | re.DOTALL)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _NOT_ID = re.compile(r"[^A-Za-z0-9-]+")
+_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
 
 
 def is_local(src: str) -> bool:
@@ -149,6 +150,36 @@ def _resolve(root: Path, email: str, src: str) -> Image:
         email=email,
         hint=f"Add the file to {root / email} or {root / ASSETS}, or fix the src.",
     )
+
+
+def named_by_cid(root: Path, email: str, cid: str) -> tuple[str, Image] | None:
+    """For previews: the file an explicit ``cid:`` reference names by convention, if any.
+
+    ``cid:logo.png`` (or ``cid:logo`` with ``logo.png``, ``.jpg``, ``.gif``, ``.webp`` or
+    ``.svg``) in the email's folder or ``_assets/``, so a template written for
+    :func:`~emailkit.inline_image` shows its image without sending. Returns the name found
+    and the image; None when no such file is allowed.
+    """
+    cid = unquote(cid).strip()
+    for name in (cid, *(cid + extension for extension in _EXTENSIONS)):
+        try:
+            return name, resolve(root, email, name)
+        except TemplateError:
+            continue
+    return None
+
+
+def preview_parts(html: str, root: Path, email: str) -> list[flask_mail.Attachment]:
+    """Inline parts for the ``cid:`` references of ``html`` that :func:`named_by_cid` finds,
+    so the preview can build the message a sender would pass them to."""
+    parts = []
+    for cid in sorted(cid_references(html)):
+        found = named_by_cid(root, email, cid)
+        if found is not None:
+            part = inline_image(cid, found[1].data(), content_type(found[1].path))
+            part.filename = found[1].path.name
+            parts.append(part)
+    return parts
 
 
 def url_prefix() -> str | None:

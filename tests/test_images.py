@@ -225,3 +225,32 @@ def test_cached_resolutions_follow_files_that_appear_change_or_turn_into_symlink
     os.symlink(emails_root.path.parent / "outside.png", own)
     with pytest.raises(TemplateError, match="leads outside note/ and _assets/"):
         sent_image()
+
+
+def test_cid_references_show_in_the_preview_from_the_file_they_name(with_images, tmp_path):
+    """A template written for inline_image("logo.png", ...) previews without sending."""
+    folder = with_images.path / "note"
+    (folder / "subject.txt").write_text("Hi")
+    (folder / "body.html").write_text(
+        '<html><body><img src="cid:logo.png" alt="a"><img src="cid:shared" alt="b">'
+        '<img src="cid:../secret" alt="c"></body></html>'
+    )
+    (folder / "__init__.py").write_text(
+        "from emailkit import Email\n\n\nclass Note(Email):\n    @classmethod\n"
+        "    def previews(cls):\n        return {'default': cls()}\n"
+    )
+    (with_images.path / "secret.png").write_bytes(PNG_1)
+    client = create_preview_app(with_images.path, TESTING=True).test_client()
+    assert client.get("/note/default").status_code == 500  # cid:../secret has no part
+    (folder / "body.html").write_text(
+        '<html><body><img src="cid:logo.png" alt="a"><img src="cid:shared" alt="b"></body></html>'
+    )
+    os.utime(folder / "body.html", ns=(0, 10**18))
+    assert client.get("/note/default").status_code == 200
+    html = client.get("/note/default.html").get_data(as_text=True)
+    assert '<img src="/note/_image?src=logo.png"' in html
+    assert '<img src="/note/_image?src=shared.png"' in html
+    eml = client.get("/note/default.eml").data
+    _, inline = related_parts(eml)
+    assert set(inline) == {"logo.png", "shared"}
+    assert inline["shared"].get_content() == PNG_3

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, abort, request, url_for
@@ -22,14 +23,24 @@ from ..mailfolder import StoredMessage
 from .catalog import Catalog
 
 
-def image_url(email: str) -> Callable[[str], str | None]:
-    """A :func:`emailkit.images.rewrite` replacement pointing local images at the preview."""
-    return lambda src: url_for(".image", email=email, src=src) if images.is_local(src) else None
+def image_url(root: Path, email: str) -> Callable[[str], str | None]:
+    """A :func:`emailkit.images.rewrite` replacement pointing local images at the preview, and
+    ``cid:`` references at the file they name (see :func:`emailkit.images.named_by_cid`)."""
+
+    def replace(src: str) -> str | None:
+        if images.is_local(src):
+            return url_for(".image", email=email, src=src)
+        if src.lower().startswith("cid:"):
+            found = images.named_by_cid(root, email, src[4:])
+            return url_for(".image", email=email, src=found[0]) if found else None
+        return None
+
+    return replace
 
 
-def show_images(html: str, email: str) -> str:
-    """The email's HTML with its relative images loaded from the preview server."""
-    return images.rewrite(html, image_url(email))
+def show_images(html: str, root: Path, email: str) -> str:
+    """The email's HTML with its relative (and cid:) images loaded from the preview server."""
+    return images.rewrite(html, image_url(root, email))
 
 
 def show_inline_parts(html: str, stem: str) -> str:

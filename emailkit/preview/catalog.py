@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
+from .. import images
 from ..checks import Report, run_checks
 from ..context import Email
 from ..discovery import discover
@@ -229,7 +230,8 @@ class Catalog:
         try:
             instance = cls.previews()[sample]
             rendered = instance.render(locale or None)
-            message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender)
+            parts = images.preview_parts(rendered.html or "", self.root, email)
+            message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender, attachments=parts)
             message.freeze()
             compiled = cls.templates().compiled(cls._require_folder().name, locale or None)
             before = None

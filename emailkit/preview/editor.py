@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from .. import images
 from ..context import Email
 from ..errors import EmailError
 from . import display
@@ -72,7 +73,9 @@ def render_edited(
         instance = cls(**values)
         result.python = sample_source(cls, sample, instance.field_values())
         rendered = instance.render(locale or None)
-        rendered.message(PREVIEW_RECIPIENT, sender=catalog.sender)  # header and image errors
+        parts = images.preview_parts(rendered.html or "", catalog.root, email)
+        # built for its errors: header values, images
+        rendered.message(PREVIEW_RECIPIENT, sender=catalog.sender, attachments=parts)
     except EmailError as error:
         _place(result, cls, str(error))
         return result
@@ -80,7 +83,7 @@ def render_edited(
         result.problem = Problem.from_exception(error, catalog.root).message
         return result
     result.subject = rendered.subject
-    result.html = show_images(rendered.html, email) if rendered.html is not None else None
+    result.html = show_images(rendered.html, catalog.root, email) if rendered.html else None
     result.preheader = display.preheader(rendered.html) if rendered.html else rendered.text[:140]
     result.text = rendered.text
     return result

@@ -146,15 +146,21 @@ def _prepare(target: Path, root: Path) -> None:
 
 
 def _with_copied_images(html: str, root: Path, email: str, target: Path, copied: set[str]) -> str:
-    """The HTML with its relative images copied under ``_images/`` and pointed at there."""
+    """The HTML with its relative (and file-named ``cid:``) images copied under ``_images/``."""
 
     def copy(src: str) -> str | None:
-        if not images.is_local(src):
+        if src.lower().startswith("cid:"):
+            found = images.named_by_cid(root, email, src[4:])
+            if found is None:
+                return None
+            image = found[1]
+        elif not images.is_local(src):
             return None
-        try:
-            image = images.resolve(root, email, src)
-        except TemplateError:
-            return None  # the sample's page already shows the error (the message fails to build)
+        else:
+            try:
+                image = images.resolve(root, email, src)
+            except TemplateError:
+                return None  # the sample's page already says why (the message fails to build)
         if image.relative not in copied:
             destination = target / "_images" / image.relative
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,7 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     def html(email: str, sample: str) -> Response:
         view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         mode = request.args.get("mode", "light")
-        shown = show_images(display.in_mode(view.html or "", mode), email)
+        shown = show_images(display.in_mode(view.html or "", mode), catalog.root, email)
         return Response(shown, mimetype="text/html")
 
     @blueprint.get("/<email>/<sample>.txt")
