@@ -93,8 +93,10 @@ def test_editor_renders_as_you_type_with_inline_errors_url_state_and_python(
     )
     expect(field(page, "tax_rate")).to_have_class("field invalid")
     expect(frame.locator("h1")).to_contain_text("Ada Lovelace Byron")
+    expect(page.locator("#editor-stale")).to_be_visible()
     page.locator("#field-tax_rate").fill("10")
     expect(error).to_be_empty()
+    expect(page.locator("#editor-stale")).to_be_hidden()
 
     items = page.locator("#field-items")
     items.fill('[{"name": "Sprocket", "quantity": 4, "unit_price": "2.5"')
@@ -112,8 +114,19 @@ def test_editor_renders_as_you_type_with_inline_errors_url_state_and_python(
     # Values are autoescaped, never run: the iframe shows the markup as text.
     page.locator("#field-order_number").fill("<img src=x onerror=alert(1)>")
     expect(page.locator("#editor-subject")).to_contain_text("<img src=x onerror=alert(1)>")
+
+    # An optional field: untick "None" and type a value.
+    field(page, "discount_code").locator("[data-none]").uncheck()
+    page.locator("#field-discount_code").fill("SPRING")
+    page.locator("#field-discount_percent").fill("10")
+    expect(frame.locator("td.discount").first).to_contain_text("Discount (SPRING, 10%)")
+
+    page.locator("#field-shipping").fill("free")  # the screenshots show an inline error too
+    expect(field(page, "shipping").locator(".field-error")).to_contain_text("receipt.shipping")
     check_layout(page, artifacts, "editor")
     page.set_viewport_size({"width": 1440, "height": 900})
+    page.locator("#field-shipping").fill("5.00")
+    expect(field(page, "shipping").locator(".field-error")).to_be_empty()
 
     # The URL carries the edit: a reload (or a shared link) shows the same sample.
     shared = page.url
@@ -136,6 +149,8 @@ def test_editor_renders_as_you_type_with_inline_errors_url_state_and_python(
     assert pasted.customer_name == "Ada Lovelace Byron"
     assert pasted.tax_rate == Decimal("10")
     assert pasted.items == [LineItem("Sprocket", 4, Decimal("2.5"))]
+    assert (pasted.discount_code, pasted.discount_percent) == ("SPRING", Decimal("10"))
+    assert 'discount_code="SPRING"' in source and "shipping=" in source
     assert dialogs == []
 
     timings = {

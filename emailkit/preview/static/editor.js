@@ -55,6 +55,7 @@
       field.classList.toggle("invalid", !!message);
       field.querySelector(".field-error").textContent = message;
     });
+    document.getElementById("editor-stale").hidden = !Object.keys(result.errors).length;
     problem.hidden = !result.problem;
     problem.querySelector(".problem-message").textContent = result.problem || "";
     if (result.python) python.textContent = result.python;
@@ -95,6 +96,7 @@
     editor.dispatchEvent(new CustomEvent("emailkit:rendered", { detail: null }));
   });
   if (frame.contentDocument && frame.contentDocument.readyState === "complete") fitFrame();
+  window.addEventListener("resize", fitFrame);  // a narrower frame makes the email taller
 
   document.getElementById("copy-python").addEventListener("click", function () {
     var status = document.getElementById("copy-status");

@@ -37,6 +37,7 @@
     if (frame) {
       frame.addEventListener("load", fitFrame);
       if (frame.contentDocument && frame.contentDocument.readyState === "complete") fitFrame();
+      window.addEventListener("resize", fitFrame);  // a narrower frame makes the email taller
     }
   }
 
