@@ -301,3 +301,39 @@ def test_editor_renders_in_the_chosen_locale(client):
     assert '<option value="fr" selected>fr</option>' in page
     unknown = client.get("/welcome/default/edit/render", query_string={"locale": "xx"}).json
     assert unknown["subject"].startswith("Welcome to Acme")  # unknown locales: the default
+
+
+BILL = """
+from emailkit import Email
+
+
+class Money:  # not a dataclass: the editor cannot rebuild it, but must still show the sample
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+    def __repr__(self) -> str:
+        return f"Money({self.cents})"
+
+
+class Bill(Email):
+    who: str
+    amount: Money
+
+    @classmethod
+    def previews(cls):
+        return {"default": cls(who="Ada", amount=Money(5))}
+"""
+
+
+def test_fields_of_types_the_editor_cannot_build_keep_the_sample_value(emails_root):
+    emails_root.email("bill", subject_txt="{{ who }} owes {{ amount.cents }}", body_txt="x")
+    emails_root.write("bill/__init__.py", BILL)
+    client = create_preview_app(emails_root.path, TESTING=True).test_client()
+    page = client.get("/bill/default/edit").text
+    assert "&#34;Money(5)&#34;</textarea>" in page
+    result = render(client, "/bill/default/edit/render", {"who": "Bo"})
+    assert result["errors"] == {} and result["subject"] == "Bo owes 5"
+    result = render(client, "/bill/default/edit/render", {"amount": '"Money(7)"'})
+    assert result["errors"]["amount"] == (
+        'bill.amount: expected Money (this type cannot be edited here), got "Money(7)".'
+    )

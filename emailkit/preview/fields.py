@@ -131,7 +131,9 @@ def form_value(spec: FieldSpec, value: Any) -> str | bool | None:
     if spec.kind == "bool":
         return bool(value)
     if spec.kind == "json":
-        return json.dumps(to_json(value), ensure_ascii=False, indent=2)
+        # A value JSON cannot hold (an arbitrary object) shows as text; editing it then says
+        # the type cannot be edited here, while leaving it alone keeps the sample's value.
+        return json.dumps(to_json(value), ensure_ascii=False, indent=2, default=repr)
     if spec.kind == "choice" and isinstance(value, enum.Enum):
         return str(value.value)
     if spec.kind == "datetime" and isinstance(value, dt.datetime):
