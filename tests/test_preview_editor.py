@@ -254,6 +254,13 @@ def test_form_kinds_and_parsing_follow_the_annotations(emails_root):
         "either": "json",
     }
     assert spec["note"].optional and spec["note"].label == "str | None"
+    broken = type(
+        "Broken", (Email,), {"template": folder, "__annotations__": {"n": "int", "x": "Nowhere"}}
+    )
+    assert [(s.kind, s.label) for s in fields.specs(broken)] == [
+        ("int", "int"),
+        ("json", "any (JSON)"),
+    ]
     assert spec["points"].label == "list[Point]"
     assert spec["plan"].choices == ("free", "pro") and spec["tier"].choices == ("free", "pro")
     parse = fields.parse

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import inspect
 import json
 import types
 import typing
@@ -46,10 +47,7 @@ class FieldSpec:
 
 def specs(cls: type[Email]) -> list[FieldSpec]:
     """The form of ``cls``: its fields in declaration order, typed from their annotations."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # an annotation naming something only imported for type checkers
-        hints = {}
+    hints = _hints(cls)
     found = []
     for name, default in cls._fields.items():
         annotation = hints.get(name, Any)
@@ -67,6 +65,27 @@ def specs(cls: type[Email]) -> list[FieldSpec]:
             )
         )
     return found
+
+
+def _hints(cls: type[Email]) -> dict[str, Any]:
+    """The fields' annotations as types; one that cannot be resolved (a name imported only
+    for type checkers) is ``Any``, edited as JSON, without losing the others."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:
+        pass
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for name, annotation in inspect.get_annotations(klass).items():
+            if name not in cls._fields:
+                continue
+            probe = type("_Probe", (), {"__annotations__": {name: annotation}})
+            probe.__module__ = klass.__module__
+            try:
+                hints[name] = typing.get_type_hints(probe)[name]
+            except Exception:
+                hints[name] = Any
+    return hints
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
