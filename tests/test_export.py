@@ -176,3 +176,36 @@ def test_sample_names_become_safe_file_names(tmp_path):
     assert (
         "welcome: samples '../long name' and '../long_name' would both be written" in result.output
     )
+
+
+def test_export_works_from_a_plain_static_host(site, browser):
+    """Any static host: here the standard library's file server, with nothing configured."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    target, _ = site
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(target))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        failed = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        page.locator('a[href="receipt/twenty-items.html"]').click()
+        frame = page.frame_locator("#email-frame")
+        expect(frame.locator("h1")).to_contain_text("Thanks for your order, Ada Lovelace")
+        logo = frame.locator("img.logo")
+        logo.evaluate("img => img.decode()")
+        assert logo.evaluate("img => img.naturalWidth") == 64
+        page.locator('a[href="twenty-items.eml"]').wait_for()
+        assert failed == []
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -344,3 +344,26 @@ def test_fields_of_types_the_editor_cannot_build_keep_the_sample_value(emails_ro
     assert result["errors"]["amount"] == (
         'bill.amount: expected Money (this type cannot be edited here), got "Money(7)".'
     )
+
+
+def test_editor_and_image_routes_go_through_the_blueprints_request_checks(tmp_path):
+    """Mounted in an app that is not in debug mode, the preview answers nothing."""
+    from flask import Flask
+
+    from emailkit.preview import preview_blueprint
+
+    root = copy_of_shipped(tmp_path)
+    app = Flask("production_app")
+    app.register_blueprint(preview_blueprint(root), url_prefix="/_emails")
+    client = app.test_client()
+    for url in (
+        "/_emails/welcome/default/edit",
+        "/_emails/welcome/default/edit/render",
+        "/_emails/welcome/_image?src=logo.png",
+    ):
+        assert client.get(url).status_code == 404, url
+    app.debug = True
+    page = client.get("/_emails/welcome/default/edit").text
+    assert 'data-render-url="/_emails/welcome/default/edit/render"' in page
+    assert "src=&#34;/_emails/welcome/_image?src=logo.png&#34;" in page  # inside srcdoc
+    assert client.get("/_emails/welcome/_image?src=logo.png").status_code == 200
