@@ -11,6 +11,7 @@ elsewhere are refused with an error naming the email and the ``src``.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import mimetypes
 import os
 import re
@@ -29,7 +30,8 @@ from .mime import cid_references, inline_image
 ASSETS = "_assets"
 URL_SETTING = "EMAILKIT_IMAGE_URL"
 
-_IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)(\2)""", re.IGNORECASE | re.DOTALL)
+_IMG_SRC = re.compile(r"""(<img\b[^>]*?\ssrc\s*=\s*)(["'])(.*?)(\2)""", re.IGNORECASE | re.DOTALL)
+_HAS_IMG = re.compile(r"<img\b", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _NOT_ID = re.compile(r"[^A-Za-z0-9-]+")
 _EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
@@ -43,20 +45,20 @@ def is_local(src: str) -> bool:
 
 def local_sources(html: str) -> list[str]:
     """The ``src`` of every ``<img>`` in ``html`` that is a relative path, once each."""
-    if "<img" not in html and "<IMG" not in html:
+    if not _HAS_IMG.search(html):
         return []
-    found = (match.group(3).strip() for match in _IMG_SRC.finditer(html))
+    found = (_attribute(match.group(3)) for match in _IMG_SRC.finditer(html))
     return list(dict.fromkeys(src for src in found if is_local(src)))
 
 
 def rewrite(html: str, replace: Callable[[str], str | None]) -> str:
     """``html`` with the ``src`` of each ``<img>`` replaced by ``replace(src)`` (None keeps it).
     The new value is written HTML-escaped, between the quotes the template used."""
-    if "<img" not in html and "<IMG" not in html:
+    if not _HAS_IMG.search(html):
         return html
 
     def substitute(match: re.Match[str]) -> str:
-        src = match.group(3).strip()
+        src = _attribute(match.group(3))
         new = replace(src)
         if new is None:
             return match.group()
@@ -65,6 +67,11 @@ def rewrite(html: str, replace: Callable[[str], str | None]) -> str:
         return f"{match.group(1)}{match.group(2)}{escaped}{match.group(4)}"
 
     return _IMG_SRC.sub(substitute, html)
+
+
+def _attribute(raw: str) -> str:
+    """An attribute's value as written in HTML, with its character references decoded."""
+    return html_lib.unescape(raw).strip() if "&" in raw else raw.strip()
 
 
 @dataclass(frozen=True)

@@ -254,3 +254,11 @@ def test_cid_references_show_in_the_preview_from_the_file_they_name(with_images,
     _, inline = related_parts(eml)
     assert set(inline) == {"logo.png", "shared"}
     assert inline["shared"].get_content() == PNG_3
+
+
+def test_src_is_read_as_html_writes_it():
+    html = '<IMG data-src="no.png" SRC="a&amp;b.png"><img alt="x"\nsrc=\'c.png\'>'
+    assert images.local_sources(html) == ["a&b.png", "c.png"]
+    assert images.rewrite(html, lambda src: src.upper()) == (
+        '<IMG data-src="no.png" SRC="A&amp;B.PNG"><img alt="x"\nsrc=\'C.PNG\'>'
+    )
