@@ -172,7 +172,8 @@ def _add_commands(group: click.Group) -> None:
         """
         from .preview.export import export
 
-        report = export(_root(), target)
+        configured = current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
+        report = export(_root(), target, sender=default_sender(configured, _root()))
         click.echo(
             f"Exported {len(report.pages)} page(s) and {report.images} image(s) "
             f"to {report.target}; "

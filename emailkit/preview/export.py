@@ -20,7 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .. import images
 from ..errors import ConfigError, TemplateError
-from .catalog import PREVIEW_SENDER, Catalog, SampleView
+from ..project import default_sender
+from .catalog import Catalog, SampleView
 
 MARKER = ".emailkit-export"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -53,12 +54,14 @@ class _Page:
         return f"{_slug(self.email)}/{self.stem}.html"
 
 
-def export(root: Path, target: Path, *, sender: str = PREVIEW_SENDER) -> ExportReport:
+def export(root: Path, target: Path, *, sender: str | None = None) -> ExportReport:
     """Write the static site of the emails under ``root`` into ``target``.
 
-    ``target`` must be empty, missing, or an earlier export (which is replaced).
+    ``target`` must be empty, missing, or an earlier export (which is replaced). Messages show
+    ``sender`` as From, by default ``[tool.emailkit] sender`` (see :func:`default_sender`).
     """
     root = root.resolve()
+    sender = sender or default_sender(None, root)
     target = target.resolve()
     _prepare(target, root)
     catalog = Catalog(root, sender)
