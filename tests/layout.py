@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .test_preview_layout import LAYOUT_PROBLEMS
+
 WIDTHS = (375, 768, 1440)
 
 _OVERLAPS = """
@@ -45,6 +47,9 @@ def check_layout(page, artifacts: Path, name: str, widths=WIDTHS) -> list[Path]:
         assert overflow <= 0, f"{name} at {width}px scrolls sideways by {overflow}px"
         overlaps = page.evaluate(_OVERLAPS)
         assert not overlaps, f"{name} at {width}px: overlapping controls {overlaps[:3]}"
+        # and the viewer's own, stricter rules (labels, badges, nothing off screen)
+        problems = page.evaluate(LAYOUT_PROBLEMS)
+        assert not problems, f"{name} at {width}px: {problems[:5]}"
         path = artifacts / f"{name}-{width}.png"
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
