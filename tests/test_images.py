@@ -171,15 +171,27 @@ def test_preview_serves_relative_images_and_nothing_outside(with_images):
     (with_images.path / "note" / "subject.txt").write_text("Hi")
     (with_images.path.parent / "outside.png").write_bytes(PNG_1)
     os.symlink(with_images.path.parent / "outside.png", with_images.path / "_assets" / "out.png")
+    (with_images.path / "secret.png").write_bytes(PNG_1)
     client = create_preview_app(with_images.path, TESTING=True).test_client()
     html = client.get("/note/default.html").get_data(as_text=True)
-    assert 'src="/note/_image?src=logo.png"' in html
-    ok = client.get("/note/_image?src=logo.png")
+    assert '<img src="logo.png"' in html  # the raw HTML: the browser resolves it next to it
+    ok = client.get("/note/logo.png")
     assert ok.status_code == 200 and ok.data == PNG_2 and ok.mimetype == "image/png"
-    assert client.get("/note/_image?src=shared.png").data == PNG_3
-    for src in ("../outside.png", "/etc/passwd", "out.png", "__init__.py", "subject.txt", ""):
-        assert client.get("/note/_image", query_string={"src": src}).status_code == 404, src
-    assert client.get("/nobody/_image?src=logo.png").status_code == 404
+    assert ok.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/note/shared.png").data == PNG_3  # from _assets/, as sending finds it
+    assert client.get("/_assets/logo.png").data == PNG_1  # what ../_assets/logo.png reaches
+    for url in (
+        "/note/..%2Foutside.png",
+        "/note/..%2Fsecret.png",
+        "/_assets/..%2F..%2Foutside.png",
+        "/_assets/out.png",  # a symlink out of the root
+        "/note/__init__.py",
+        "/note/subject.txt",
+        "/note/missing.png",
+        "/nobody/logo.png",
+        "/secret.png",
+    ):
+        assert client.get(url).status_code == 404, url
 
 
 def test_outbox_viewer_shows_a_stored_messages_cid_images(tmp_path):
@@ -248,8 +260,8 @@ def test_cid_references_show_in_the_preview_from_the_file_they_name(with_images,
     os.utime(folder / "body.html", ns=(0, 10**18))
     assert client.get("/note/default").status_code == 200
     html = client.get("/note/default.html").get_data(as_text=True)
-    assert '<img src="/note/_image?src=logo.png"' in html
-    assert '<img src="/note/_image?src=shared.png"' in html
+    assert '<img src="/note/logo.png"' in html
+    assert '<img src="/note/shared.png"' in html
     eml = client.get("/note/default.eml").data
     _, inline = related_parts(eml)
     assert set(inline) == {"logo.png", "shared"}

@@ -46,7 +46,7 @@ def test_shipped_logo_shows_in_the_preview(preview_server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(preview_server.url + "/welcome/default")
     logo = page.frame_locator("#email-frame").locator("img.logo")
-    expect(logo).to_have_attribute("src", "/welcome/_image?src=logo.png")
+    expect(logo).to_have_attribute("src", "logo.png")  # the raw HTML, resolved by the browser
     logo.evaluate("img => img.decode()")
     assert logo.evaluate("img => img.naturalWidth") == 64
     page.close()
@@ -359,11 +359,12 @@ def test_editor_and_image_routes_go_through_the_blueprints_request_checks(tmp_pa
     for url in (
         "/_emails/welcome/default/edit",
         "/_emails/welcome/default/edit/render",
-        "/_emails/welcome/_image?src=logo.png",
+        "/_emails/welcome/logo.png",
+        "/_emails/_assets/logo.png",
     ):
         assert client.get(url).status_code == 404, url
     app.debug = True
     page = client.get("/_emails/welcome/default/edit").text
     assert 'data-render-url="/_emails/welcome/default/edit/render"' in page
-    assert "src=&#34;/_emails/welcome/_image?src=logo.png&#34;" in page  # inside srcdoc
-    assert client.get("/_emails/welcome/_image?src=logo.png").status_code == 200
+    assert "src=&#34;/_emails/welcome/logo.png&#34;" in page  # inside srcdoc
+    assert client.get("/_emails/welcome/logo.png").status_code == 200

@@ -1,9 +1,12 @@
 """Images in the preview: an email's relative ``<img src>`` files, and the ``cid:`` parts of
 messages in the outbox (which otherwise show as broken images).
 
-A relative ``src`` is served through ``/<email>/_image?src=...`` and resolved exactly as sending
-resolves it (:func:`emailkit.images.resolve`): only files in the email's folder or ``_assets/``.
-The ``src`` travels as a query parameter so the browser never normalises a ``../`` away.
+The viewer's frame loads ``/<email>/<sample>.html``, so a relative ``src="logo.png"`` already
+points at ``/<email>/logo.png`` (and ``../_assets/logo.png`` at ``/_assets/logo.png``): those
+URLs answer with the file, resolved exactly as sending resolves it
+(:func:`emailkit.images.resolve`), so the raw HTML needs no rewriting and only files in an
+email's folder or ``_assets/`` are ever served. ``cid:`` references, which no URL can reach,
+are pointed at the file they name (:func:`emailkit.images.named_by_cid`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Response, abort, request, url_for
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
 from .. import images
 from ..errors import TemplateError
@@ -23,24 +28,46 @@ from ..mailfolder import StoredMessage
 from .catalog import Catalog
 
 
+class ImagePath(BaseConverter):
+    """A relative path ending in an image file name: ``logo.png``, ``img/hero.JPG``.
+
+    Weighted before the default converter so ``/<email>/logo.png`` is the image, not a sample.
+    """
+
+    regex = r"(?:[^/]+/)*[^/]+\.(?i:png|jpe?g|gif|webp|svg)"
+    weight = 50
+    part_isolating = False
+
+
 def image_url(root: Path, email: str) -> Callable[[str], str | None]:
-    """A :func:`emailkit.images.rewrite` replacement pointing local images at the preview, and
-    ``cid:`` references at the file they name (see :func:`emailkit.images.named_by_cid`)."""
+    """A :func:`emailkit.images.rewrite` replacement with absolute preview URLs, for HTML shown
+    where relative paths do not resolve (the editor's ``srcdoc`` frame)."""
 
     def replace(src: str) -> str | None:
         if images.is_local(src):
-            return url_for(".image", email=email, src=src)
-        if src.lower().startswith("cid:"):
-            found = images.named_by_cid(root, email, src[4:])
-            return url_for(".image", email=email, src=found[0]) if found else None
-        return None
+            return url_for(".image", email=email, src=urlsplit(src).path)
+        return cid_url(root, email, src)
 
     return replace
 
 
+def cid_url(root: Path, email: str, src: str) -> str | None:
+    """The preview URL of the file a ``cid:`` reference names, if there is one."""
+    if not src.lower().startswith("cid:"):
+        return None
+    found = images.named_by_cid(root, email, src[4:])
+    return url_for(".image", email=email, src=found[0]) if found else None
+
+
 def show_images(html: str, root: Path, email: str) -> str:
-    """The email's HTML with its relative (and cid:) images loaded from the preview server."""
+    """The email's HTML with its relative and ``cid:`` images at absolute preview URLs."""
     return images.rewrite(html, image_url(root, email))
+
+
+def show_cid_images(html: str, root: Path, email: str) -> str:
+    """The email's HTML with only its ``cid:`` images pointed at the preview: relative paths
+    resolve by themselves from ``/<email>/<sample>.html``."""
+    return images.rewrite(html, lambda src: cid_url(root, email, src))
 
 
 def show_inline_parts(html: str, stem: str) -> str:
@@ -67,15 +94,20 @@ def inline_part(raw: bytes, cid: str) -> EmailMessage | None:
 def add_image_routes(
     blueprint: Blueprint, catalog: Catalog, stored: Callable[[str], StoredMessage]
 ) -> None:
-    """``/<email>/_image?src=...``: a relative image of the email, as sending would embed it;
+    """``/<email>/<path>.png`` (or another image type): a relative image of the email, as
+    sending would embed it; ``/_assets/<path>`` one of the shared folder;
     ``/outbox/<stem>/part?cid=...``: an inline part of a message in the outbox."""
 
-    @blueprint.get("/<email>/_image")
-    def image(email: str) -> Response:
-        if email not in catalog.emails:
+    @blueprint.record_once
+    def add_converter(state: BlueprintSetupState) -> None:
+        state.app.url_map.converters.setdefault("emailkit_image", ImagePath)
+
+    @blueprint.get("/<email>/<emailkit_image:src>")
+    def image(email: str, src: str) -> Response:
+        if email not in catalog.emails and email != images.ASSETS:
             abort(404)
         try:
-            found = images.resolve(catalog.root, email, request.args.get("src", ""))
+            found = images.resolve(catalog.root, email, src)
         except TemplateError:
             abort(404)
         return _image_response(found.data(), images.content_type(found.path))

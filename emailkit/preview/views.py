@@ -32,7 +32,7 @@ from ..errors import EmailError
 from ..mailfolder import StoredMessage
 from ..project import default_sender
 from . import display, guard
-from .assets import add_image_routes, show_images, show_inline_parts
+from .assets import add_image_routes, show_cid_images, show_inline_parts
 from .catalog import Catalog, SampleView
 from .editor import add_editor_routes
 
@@ -118,7 +118,7 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     def html(email: str, sample: str) -> Response:
         view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
         mode = request.args.get("mode", "light")
-        shown = show_images(display.in_mode(view.html or "", mode), catalog.root, email)
+        shown = show_cid_images(display.in_mode(view.html or "", mode), catalog.root, email)
         return Response(shown, mimetype="text/html")
 
     @blueprint.get("/<email>/<sample>.txt")
