@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .context import Email
 from .errors import LoadError, TemplateError
-from .templates import HTML, SUBJECT, TEXT
+from .templates import HTML, MJML, SUBJECT, TEXT
 
 ROOT_VARIABLE = "EMAILKIT_ROOT"
 
@@ -59,7 +59,7 @@ def discover(
 
 def _email_in(package: str, folder: Path) -> type[Email] | None:
     """The Email class of an email folder, None for a folder that is no email."""
-    has_templates = any((folder / part).is_file() for part in (SUBJECT, TEXT, HTML))
+    has_templates = any((folder / part).is_file() for part in (SUBJECT, TEXT, HTML, MJML))
     if not (folder / "__init__.py").is_file():
         if has_templates:
             raise TemplateError(

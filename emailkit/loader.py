@@ -76,7 +76,7 @@ class EmailLoader(BaseLoader):
         return sorted(
             path.relative_to(self.root).as_posix()
             for path in self.root.rglob("*")
-            if path.suffix in (".html", ".txt") and path.is_file()
+            if path.suffix in (".html", ".txt", ".mjml") and path.is_file()
         )
 
 

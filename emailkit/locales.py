@@ -30,7 +30,7 @@ from .errors import ContextError
 from .loader import mtime
 
 DEFAULT = "en"
-VARIANT = re.compile(r"^(subject|body)\.([A-Za-z]{2,3}(?:_[A-Za-z0-9]+)*)\.(txt|html)$")
+VARIANT = re.compile(r"^(subject|body)\.([A-Za-z]{2,3}(?:_[A-Za-z0-9]+)*)\.(txt|html|mjml)$")
 
 
 @lru_cache(maxsize=256)

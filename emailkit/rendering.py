@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import flask_mail
 from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
-from . import images, locales
+from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
 from .inline import inject_css, inline_css
 from .mime import (
@@ -123,6 +123,8 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
             part = HTML
             html = compiled.html.render(context)
             if compiled.inlines_per_render:
+                if compiled.mjml:
+                    html = mjml.to_html(html, compiled.html_source.name or HTML)  # type: ignore[union-attr]
                 html = inline_css(inject_css(html, compiled.css))
         text = None
         if compiled.text is not None:

@@ -22,7 +22,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from . import locales
+from . import locales, mjml
 from .errors import TemplateError
 from .flatten import Unflattenable, flatten
 from .inline import inline_template
@@ -31,6 +31,7 @@ from .loader import EmailLoader, mtime, read_text
 logger = logging.getLogger("emailkit")
 
 SUBJECT, TEXT, HTML, CSS = "subject.txt", "body.txt", "body.html", "style.css"
+MJML = "body.mjml"  # written instead of body.html: compiled to it once (see emailkit.mjml)
 
 
 class LineBreakInHeader(Exception):
@@ -69,6 +70,7 @@ class CompiledEmail:
     css: str
     inline_reason: str | None
     uptodate_checks: tuple[Callable[[], bool], ...]
+    mjml: bool = False  # html_source is MJML: the per-render way compiles it after rendering
 
     @property
     def inlines_per_render(self) -> bool:
@@ -94,7 +96,7 @@ class Templates:
         self.root = root
         self.env = Environment(
             loader=EmailLoader(root),
-            autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=False),
+            autoescape=select_autoescape(("html", "htm", "xml", "mjml"), default_for_string=False),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -142,7 +144,7 @@ class Templates:
         uses_trans = any(
             "{% trans" in p.read_text(encoding="utf-8", errors="replace")
             for p in folder.glob("*.*")
-            if p.suffix in (".html", ".txt")
+            if p.suffix in (".html", ".txt", mjml.SUFFIX)
         )
         if uses_trans:
             found |= set(self.catalogs.languages())
@@ -170,11 +172,24 @@ class Templates:
         return next((code for code in locales.chain(locale) if code in available), None)
 
     def part_name(self, name: str, part: str, locale: str | None) -> str:
-        """The template that holds ``part`` of email ``name`` in ``locale``."""
-        for code in locales.chain(locale):
-            variant = locales.variant_name(part, code)
-            if (self.root / name / variant).is_file():
-                return f"{name}/{variant}"
+        """The template that holds ``part`` of email ``name`` in ``locale``; the HTML part
+        is ``body.mjml`` (or its variant) where that is the one written."""
+        candidates = (HTML, MJML) if part == HTML else (part,)
+        for code in (*locales.chain(locale), None):
+            found = [
+                variant
+                for candidate in candidates
+                for variant in [locales.variant_name(candidate, code) if code else candidate]
+                if (self.root / name / variant).is_file()
+            ]
+            if len(found) > 1:
+                raise TemplateError(
+                    f"both {found[0]} and {found[1]} exist",
+                    email=name,
+                    hint="Keep one of them: the HTML part is written once, in HTML or MJML.",
+                )
+            if found:
+                return f"{name}/{found[0]}"
         return f"{name}/{part}"
 
     def _compile(self, name: str, locale: str | None) -> CompiledEmail:
@@ -185,11 +200,12 @@ class Templates:
             )
         variants = [
             folder / locales.variant_name(part, code)
-            for part in (SUBJECT, TEXT, HTML)
+            for part in (SUBJECT, TEXT, HTML, MJML)
             for code in locales.chain(locale)
         ]
         checks = tuple(
-            _unchanged(path) for path in (folder / TEXT, folder / HTML, folder / CSS, *variants)
+            _unchanged(path)
+            for path in (folder / TEXT, folder / HTML, folder / MJML, folder / CSS, *variants)
         )
         try:
             subject = self.subject_env.get_template(self.part_name(name, SUBJECT, locale))
@@ -210,11 +226,14 @@ class Templates:
         css_path = folder / CSS
         css = read_text(css_path, f"{name}/{CSS}") if css_path.is_file() else ""
         html, reason = html_source, None
+        is_mjml = html_source is not None and mjml.is_mjml(html_source.name)
         if html_source is not None:
             html, reason, sources_checks = self._inline(name, html_source, css)
             checks += sources_checks
             if reason is not None:
-                logger.warning("%s: %s is inlined on every render: %s", name, HTML, reason)
+                part = (html_source.name or HTML).rpartition("/")[2]
+                how = "compiled and inlined" if is_mjml else "inlined"
+                logger.warning("%s: %s is %s on every render: %s", name, part, how, reason)
         return CompiledEmail(
             name=name,
             root=self.root,
@@ -227,6 +246,7 @@ class Templates:
             css=css,
             inline_reason=reason,
             uptodate_checks=checks,
+            mjml=is_mjml,
         )
 
     def _optional(self, template: str) -> Template | None:
@@ -248,6 +268,8 @@ class Templates:
                 checks.append(uptodate)
             return source
 
+        if mjml.is_mjml(source_template.name):
+            mjml.compiler()  # installed? say so at compile time, not at the first render
         try:
             flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
         except Unflattenable as reason:
@@ -255,6 +277,8 @@ class Templates:
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
         try:
+            if mjml.is_mjml(source_template.name):
+                flattened = mjml.compile_flattened(flattened, get_source, self.env)
             source = inline_template(flattened, css)
             code = self.env.compile(
                 source, name=source_template.name, filename=f"<inlined {source_template.name}>"
