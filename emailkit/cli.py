@@ -130,14 +130,15 @@ def _add_commands(group: click.Group) -> None:
 
     @group.command("new")
     @click.argument("name")
+    @click.option("--mjml", is_flag=True, help="write body.mjml (MJML) instead of body.html")
     @_reports_errors
-    def new_command(name: str) -> None:
+    def new_command(name: str, mjml: bool) -> None:
         """Create the email folder NAME: templates, context class and two samples."""
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
             raise ConfigError(
                 f"{name!r} cannot name an email: use lower-case letters, digits and '_'"
             )
-        created = scaffold_email(_root(), name)
+        created = scaffold_email(_root(), name, mjml=mjml)
         click.echo(f"Created {created}:")
         for path in sorted(created.iterdir()):
             click.echo(f"  {path.name}")

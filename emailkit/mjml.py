@@ -27,6 +27,7 @@ from .mjml_validate import MjmlProblem, check
 SUFFIX = ".mjml"
 INSTALL = "pip install 'emailkit[mjml]'"
 _POSITION = re.compile(r" at position (\d+):(\d+)")
+_DOCTYPE = re.compile(r"^<!doctype html>", re.IGNORECASE)
 _CONTROL = ("for", "if", "elif", "else", "endfor", "endif", "block", "endblock")
 
 
@@ -35,7 +36,11 @@ def is_mjml(name: str | None) -> bool:
 
 
 def compiler() -> Callable[[str], str]:
-    """MRML's ``mjml2html``, or the error saying how to install it."""
+    """MRML's ``mjml2html``, or the error saying how to install it.
+
+    Its ``<!doctype html>`` is written ``<!DOCTYPE html>``: lxml (under premailer) drops the
+    lower-case one, and without a doctype browsers lay the email out in quirks mode.
+    """
     try:
         from mjml import mjml2html
     except ImportError:
@@ -43,7 +48,11 @@ def compiler() -> Callable[[str], str]:
             "body.mjml needs mjml-python (MRML), which is not installed",
             hint=f"Install it with {INSTALL}",
         ) from None
-    return mjml2html  # type: ignore[no-any-return]
+
+    def compile_mjml(source: str) -> str:
+        return _DOCTYPE.sub("<!DOCTYPE html>", mjml2html(source), count=1)
+
+    return compile_mjml
 
 
 def to_html(source: str, filename: str) -> str:

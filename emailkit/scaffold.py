@@ -62,13 +62,36 @@ _HTML_ALONE = """<!DOCTYPE html>
 </html>
 """
 
+_MJML = """<mjml lang="{{{{ lang }}}}" dir="{{{{ dir }}}}">
+  <mj-head>
+    <mj-title>{title}</mj-title>
+    <mj-preview>What the inbox shows after the subject.</mj-preview>
+    <mj-attributes>
+      <mj-all font-family="Helvetica, Arial, sans-serif" />
+    </mj-attributes>
+  </mj-head>
+  <mj-body>
+    <mj-section>
+      <mj-column>
+        <mj-text font-size="24px" line-height="32px">Hi {{{{ user_name }}}}</mj-text>
+        <mj-text>This is the {title} email.</mj-text>
+        <mj-button href="{{{{ action_url }}}}" background-color="#4f46e5">Continue</mj-button>
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>
+"""
+
 _CSS = """h1 { font-size: 24px; line-height: 32px; }
 .action { color: #4f46e5; font-weight: bold; }
 """
 
 
-def scaffold_email(root: Path, name: str) -> Path:
-    """Create ``root/name`` with a context class, templates and CSS; returns the folder."""
+def scaffold_email(root: Path, name: str, *, mjml: bool = False) -> Path:
+    """Create ``root/name`` with a context class, templates and CSS; returns the folder.
+
+    With ``mjml`` the HTML part is ``body.mjml`` (see :mod:`emailkit.mjml`).
+    """
     folder = root / name
     if folder.exists():
         raise ConfigError(f"{folder} already exists; choose another name")
@@ -82,6 +105,9 @@ def scaffold_email(root: Path, name: str) -> Path:
         "body.html": (_HTML_WITH_LAYOUT if has_layout else _HTML_ALONE).format(title=title),
         "style.css": _CSS,
     }
+    if mjml:
+        del files["body.html"]
+        files["body.mjml"] = _MJML.format(title=title)
     folder.mkdir(parents=True)
     for filename, content in files.items():
         (folder / filename).write_text(content, encoding="utf-8")

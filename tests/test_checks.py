@@ -56,8 +56,8 @@ def findings(cls, check=None, severity=None):
 def test_shipped_emails_have_no_errors():
     report = run_checks(discover(SHIPPED_ROOT))
     assert report.errors == []
-    assert report.samples == 13
-    assert set(report.scores) == {"welcome", "password_reset", "receipt", "digest"}
+    assert report.samples == 16
+    assert set(report.scores) == {"welcome", "password_reset", "receipt", "digest", "newsletter"}
 
 
 def test_undeclared_variable_is_found_without_rendering_naming_file_line_and_fix(emails_root):
@@ -228,7 +228,7 @@ def test_check_command_text_json_and_exit_code(emails_root):
     runner = CliRunner()
     shipped = runner.invoke(main, ["--emails", str(SHIPPED_ROOT), "check"])
     assert shipped.exit_code == 0, shipped.output
-    assert shipped.output.strip().endswith("in 4 emails, 13 samples (info hidden: --all shows it)")
+    assert shipped.output.strip().endswith("in 5 emails, 16 samples (info hidden: --all shows it)")
     assert "client support: Outlook Windows" in shipped.output
     as_json = json.loads(
         runner.invoke(

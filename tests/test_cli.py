@@ -35,7 +35,7 @@ def test_list_shows_emails_samples_and_subjects():
         in result.output
     )
     assert "  twenty-items " in result.output
-    assert result.output.count("\n  ") == 13
+    assert result.output.count("\n  ") == 16
     assert "password_reset  (locales: ar, fr)" in result.output
 
 

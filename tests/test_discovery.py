@@ -16,7 +16,7 @@ class {name}(Email):
 
 def test_discovers_every_shipped_email():
     emails = discover(SHIPPED_ROOT)
-    assert set(emails) == {"welcome", "password_reset", "receipt", "digest"}
+    assert set(emails) == {"welcome", "password_reset", "receipt", "digest", "newsletter"}
     assert all(issubclass(cls, Email) for cls in emails.values())
 
 

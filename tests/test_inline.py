@@ -6,6 +6,7 @@ import re
 import lxml.html
 import premailer
 import pytest
+from mjml import mjml2html
 
 from emailkit import Email, TemplateError, discover
 from emailkit.inline import inject_css, inline_css
@@ -42,6 +43,8 @@ def render_then_premailer(email: Email) -> str:
     """The naive way: render the template as written, then inline the result with premailer."""
     compiled = type(email).templates().compiled(type(email).email_name)
     html = compiled.html_source.render(email.template_context())
+    if compiled.mjml:  # body.mjml: MRML makes the HTML (see tests/test_mjml.py)
+        html = mjml2html(html)
     return inline_css(inject_css(html, compiled.css))
 
 

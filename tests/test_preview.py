@@ -59,11 +59,11 @@ def page(client, url, status=200):
 
 def test_index_lists_every_email_and_sample_with_subject_and_preheader(client):
     html = page(client, "/")
-    for name in ("welcome", "password_reset", "receipt", "digest"):
+    for name in ("welcome", "password_reset", "receipt", "digest", "newsletter"):
         assert f'data-email="{name}"' in html
     assert "Your Acme receipt for order A-10442 ($60.61)" in html
     assert "Order A-10442: 3 items, $60.61 in total." in html
-    assert html.count('class="sample-row"') == 13
+    assert html.count('class="sample-row"') == 16
     assert 'id="search"' in html
     assert "&lt;script&gt;alert(&#39;hi&#39;)&lt;/script&gt;" in html
 

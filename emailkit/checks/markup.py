@@ -107,13 +107,20 @@ def _compile_path(cls: type[Email]) -> list[Finding]:
     if compiled.inline_reason is None:
         return []
     match = re.match(r"(?P<file>[^,]+), line (?P<line>\d+): (?P<why>.*)", compiled.inline_reason)
-    where = (match["file"], int(match["line"])) if match else (f"{compiled.name}/{HTML}", None)
+    source = compiled.html_source.name if compiled.html_source else None
+    where = (
+        (match["file"], int(match["line"]))
+        if match
+        else (source or f"{compiled.name}/{HTML}", None)
+    )
+    part = (source or HTML).rpartition("/")[2]
+    how = "compiled and inlined" if compiled.mjml else "inlined"
     return [
         Finding.of(
             cls,
             "warning",
             "compile.per-render",
-            "body.html is inlined on every render, about 100x slower: "
+            f"{part} is {how} on every render, about 100x slower: "
             + (match["why"] if match else compiled.inline_reason),
             "move the value out of class=/style= or avoid the construct named",
             where=where,

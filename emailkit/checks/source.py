@@ -77,7 +77,8 @@ class EmailSources:
                 if best is None or score > best[0]:
                     best = (score, name, number)
         if best is None:
-            return (f"{self.folder}/{HTML}", None)
+            flattened = self.parts.get(HTML)
+            return (flattened.names[0] if flattened else f"{self.folder}/{HTML}", None)
         return best[1], best[2]
 
 

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
-from .. import images
+from .. import images, mjml
 from ..checks import Report, run_checks
 from ..context import Email
 from ..discovery import discover
@@ -99,6 +99,7 @@ class SampleView:
     html: str | None = None
     text: str = ""
     html_before_inlining: str | None = None
+    mjml_source: str | None = None  # body.mjml rendered, for MJML emails
     eml: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     inline_reason: str | None = None
@@ -234,12 +235,13 @@ class Catalog:
             message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender, attachments=parts)
             message.freeze()
             compiled = cls.templates().compiled(cls._require_folder().name, locale or None)
-            before = None
+            before = mjml_source = None
             if compiled.html_source is not None:
-                before = inject_css(
-                    compiled.html_source.render(instance.template_context(compiled.locale)),
-                    compiled.css,
-                )
+                source = compiled.html_source.render(instance.template_context(compiled.locale))
+                if compiled.mjml:  # the Source tab shows the MJML, and the HTML MRML made of it
+                    mjml_source = source
+                    source = mjml.to_html(source, compiled.html_source.name or "")
+                before = inject_css(source, compiled.css)
             eml = message.as_bytes()
             headers = display.headers(eml)
             return SampleView(
@@ -249,6 +251,7 @@ class Catalog:
                 html=rendered.html,
                 text=rendered.text,
                 html_before_inlining=before,
+                mjml_source=mjml_source,
                 eml=eml,
                 headers=headers,
                 inline_reason=compiled.inline_reason,

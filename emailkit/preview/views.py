@@ -260,7 +260,7 @@ def _viewer_state(locales: list[str]) -> dict[str, str]:
         "tab": pick("tab", display.TABS, "html"),
         "width": pick("width", list(display.WIDTHS), "desktop"),
         "mode": pick("mode", display.MODES, "light"),
-        "source": pick("source", ("after", "before"), "after"),
+        "source": pick("source", ("after", "before", "mjml"), "after"),
         "locale": pick("locale", locales, ""),
     }
 
@@ -269,6 +269,8 @@ def _source(view: SampleView, which: str) -> str | None:
     if view.problem:
         return None
     source = view.html_before_inlining if which == "before" else view.html
+    if which == "mjml":
+        source = view.mjml_source or view.html
     return display.listing(source) if source else None
 
 
