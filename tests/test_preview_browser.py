@@ -34,7 +34,7 @@ def change_and_wait_for_reload(page: Page, path, old: str, new: str) -> float:
 def test_index_search_and_viewer_controls(preview_server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(preview_server.url + "/")
-    expect(page.locator(".sample-row")).to_have_count(13)
+    expect(page.locator(".sample-row")).to_have_count(16)
     page.keyboard.press("/")
     page.keyboard.type("receipt twenty")
     expect(page.locator(".sample-row:visible")).to_have_count(1)
