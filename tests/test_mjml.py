@@ -379,3 +379,15 @@ def test_new_mjml_scaffolds_an_email_on_the_compiled_path(tmp_path):
     email = cls.previews()["default"]
     assert "Ada Lovelace" in email.render().html
     assert normalized(email.render().html) == normalized(render_then_compile(email))
+
+
+def test_check_reports_an_mjml_part_missing_a_locale_variant(emails_root):
+    folder = emails_root.email(
+        "hello", subject_txt="Hi", body_mjml=page(column("<mj-text>Hello {{ name }}</mj-text>"))
+    )
+    emails_root.write("hello/subject.fr.txt", "Salut")
+    findings = run_checks({"hello": email_class(folder)}).findings
+    missing = [f for f in findings if f.check == "locale.missing-part"]
+    assert [(f.message, f.file) for f in missing] == [
+        ("body.mjml has no fr variant: fr readers get the default's", "hello/body.mjml")
+    ]

@@ -13,21 +13,23 @@ def check(cls: type[Email], locales: list[str]) -> list[Finding]:
     findings: list[Finding] = []
     templates = cls.templates()
     folder = cls._require_folder().name
-    defaults = [
-        part for part in (SUBJECT, TEXT, HTML) if (templates.root / folder / part).is_file()
-    ]
+    # Each part's default file (the HTML part may be body.mjml), for the parts that exist.
+    defaults = {
+        part: default
+        for part in (SUBJECT, TEXT, HTML)
+        for default in [templates.part_name(folder, part, None)]
+        if (templates.root / default).is_file()
+    }
     for locale in locales:
         findings += context.check(cls, locale)
         has_variants = any(
-            templates.part_name(folder, part, locale) != f"{folder}/{part}" for part in defaults
+            templates.part_name(folder, part, locale) != default
+            for part, default in defaults.items()
         )
-        for part in defaults:
-            name = templates.part_name(folder, part, locale)
-            if (
-                has_variants
-                and name == f"{folder}/{part}"
-                and "{% trans" not in _text(templates, name)
-            ):
+        for kind, default in defaults.items():
+            name = templates.part_name(folder, kind, locale)
+            part = default.rpartition("/")[2]
+            if has_variants and name == default and "{% trans" not in _text(templates, name):
                 findings.append(
                     Finding(
                         "warning",
