@@ -11,6 +11,8 @@ for each way and its ratio to the naive way and to the floor:
 - naive (css_inline): the same with css_inline, the fastest per-render inliner;
 - jinja + mjml2html: no CSS inlining at all (not equivalent output; for scale);
 - emailkit: Newsletter(...).render(), MJML compiled and CSS inlined once at compile time;
+- floor + context: the same, building the context from the instance first
+  (``email.template_context()``: its fields, ``email``, ``lang`` and ``dir``);
 - floor: bare Jinja renders of the compiled templates (subject, text, HTML) with a ready
   context, what emailkit's render cannot beat.
 """
@@ -138,11 +140,16 @@ def main() -> None:
         context = contexts[id(email)]
         return subject.render(context), text.render(context), html.render(context)
 
+    def floor_with_context(email: Newsletter) -> object:
+        context = email.template_context()
+        return subject.render(context), text.render(context), html.render(context)
+
     ways: dict[str, Callable[[Newsletter], object]] = {
         "naive (premailer)": naive(inline_css),
         "naive (css_inline)": naive(css_inline.inline),
         "jinja + mjml2html": naive(lambda page: page),
         "emailkit": lambda email: email.render(),
+        "floor + context": floor_with_context,
         "floor": floor,
     }
     measured = rates({name: cycling(emails, render) for name, render in ways.items()}, args.seconds)
