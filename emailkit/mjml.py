@@ -91,6 +91,7 @@ def compile_flattened(
     :class:`Unflattenable` when the template must be compiled after each render.
     """
     compile_mjml = compiler()
+    flattened = _without_blocks(flattened)
     tags = [part for part in flattened.parts if isinstance(part, Tag) and part.kind != "raw"]
     source = "".join(part if isinstance(part, str) else part.text for part in flattened.parts)
     prefix = "ekmjml"
@@ -124,6 +125,24 @@ def compile_flattened(
     compiled = _restore(html, prefix, tags)
     mjml_probe.verify(_indexed(flattened.parts, tags), compiled, tags, env, compile_mjml)
     parts = tuple(tags[part] if isinstance(part, int) else part for part in compiled)
+    return Flattened(flattened.prelude, parts, flattened.names)
+
+
+def _without_blocks(flattened: Flattened) -> Flattened:
+    """The template without its ``{% block %}`` tags, which output nothing once inheritance
+    is flattened, and which MRML would copy (a block in ``<mj-title>`` ends up in ``<title>``
+    and in an ``aria-label``). Kept where a block holds a ``{% set %}``: it keeps that local."""
+    depth = 0
+    for part in flattened.parts:
+        if isinstance(part, Tag):
+            depth += {"block": 1, "endblock": -1}.get(part.keyword, 0)
+            if depth and part.keyword == "set":
+                return flattened
+    parts = tuple(
+        part
+        for part in flattened.parts
+        if not (isinstance(part, Tag) and part.keyword in ("block", "endblock"))
+    )
     return Flattened(flattened.prelude, parts, flattened.names)
 
 

@@ -391,3 +391,43 @@ def test_check_reports_an_mjml_part_missing_a_locale_variant(emails_root):
     assert [(f.message, f.file) for f in missing] == [
         ("body.mjml has no fr variant: fr readers get the default's", "hello/body.mjml")
     ]
+
+
+LAYOUT = """<mjml lang="{{ lang }}">
+  <mj-head><mj-title>{% block title %}Acme{% endblock %}</mj-title></mj-head>
+  <mj-body>
+    <mj-section><mj-column><mj-text>Acme</mj-text></mj-column></mj-section>
+    {% block content %}{% endblock %}
+    <mj-section><mj-column>
+      <mj-raw><p>{% raw %}{{ not jinja }}{% endraw %} {{ footer }}</p></mj-raw>
+    </mj-column></mj-section>
+  </mj-body>
+</mjml>
+"""
+
+CHILD = """{% extends "_layouts/base.mjml" %}
+{% set shout = name|upper %}
+{% block title %}Promo for {{ name }}{% endblock %}
+{% block content %}
+<mj-section>
+  <mj-column>
+    <mj-text>{% trans %}Hello {{ name }}!{% endtrans %} {{ shout }}</mj-text>
+    {% for p in products %}<mj-text>{{ loop.index }} {{ p }}</mj-text>
+    {% else %}<mj-text>none</mj-text>{% endfor %}
+  </mj-column>
+</mj-section>
+{% endblock %}
+"""
+
+
+@pytest.mark.parametrize("products", [["a", "b & c"], []])
+def test_layouts_blocks_trans_raw_and_for_else_compile_once(emails_root, products):
+    emails_root.write("_layouts/base.mjml", LAYOUT)
+    folder = emails_root.email("promo", subject_txt="Hi", body_mjml=CHILD)
+    cls = email_class(folder, name="str", products="list", footer="str")
+    assert cls.templates().compiled("promo").inline_reason is None
+    email = cls(name="Ada", products=products, footer="bye")
+    html = email.render().html
+    assert "<title>Promo for Ada</title>" in html and "Hello Ada! ADA" in html
+    assert "{{ not jinja }} bye" in html
+    assert normalized(html) == normalized(render_then_compile(email))
