@@ -85,4 +85,5 @@ def test_preview_shows_an_mjml_mistake_at_its_line_and_recovers(preview_server, 
     expect(frame.locator("text=Read the story")).to_be_visible()
     page.locator("button[data-tab=source]").click()
     page.locator("a", has_text="MJML source").click()
-    expect(page.locator(".source .highlight")).to_contain_text("mj-button")
+    expect(page.locator(".source .listing")).to_contain_text("<mj-button")
+    expect(page.locator(".source .listing")).to_have_attribute("aria-label", "MJML source")

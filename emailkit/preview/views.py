@@ -269,8 +269,8 @@ def _source(view: SampleView, which: str) -> str | None:
     if view.problem:
         return None
     source = view.html_before_inlining if which == "before" else view.html
-    if which == "mjml":
-        source = view.mjml_source or view.html
+    if which == "mjml" and view.mjml_source:
+        return display.listing(view.mjml_source, "MJML source")
     return display.listing(source) if source else None
 
 
