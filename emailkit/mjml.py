@@ -64,7 +64,8 @@ def to_html(source: str, filename: str) -> str:
         raise TemplateError(
             f"MJML does not compile once rendered: {_POSITION.sub('', str(error))}",
             filename=filename,
-            hint="Check that every element the template opens is closed in every branch.",
+            hint="Check that every element is closed in every branch of the template, and that "
+            "no value holds a control character (MRML refuses them).",
         ) from None
 
 
