@@ -431,3 +431,15 @@ def test_layouts_blocks_trans_raw_and_for_else_compile_once(emails_root, product
     assert "<title>Promo for Ada</title>" in html and "Hello Ada! ADA" in html
     assert "{{ not jinja }} bye" in html
     assert normalized(html) == normalized(render_then_compile(email))
+
+
+def test_per_render_mjml_failure_is_a_template_error(emails_root):
+    body = page(column('<mj-image src="a.png" width="{{ name }}" />'))
+    folder = emails_root.email("fallback", subject_txt="Hi", body_mjml=body)
+    cls = email_class(folder)
+    assert cls.templates().compiled("fallback").inline_reason is not None
+    with pytest.raises(TemplateError) as caught:
+        cls(name="a\x08b").render()  # MRML refuses control characters
+    assert caught.value.filename == "fallback/body.mjml"
+    assert "MJML does not compile once rendered" in str(caught.value)
+    assert "control character" in caught.value.hint
