@@ -25,7 +25,7 @@ from .flatten import Flattened, Tag, Unflattenable
 from .mjml_validate import MjmlProblem, check
 
 SUFFIX = ".mjml"
-INSTALL = "pip install 'emailkit[mjml]'"
+INSTALL = "pip install 'Flask-EmailKit[mjml]'"
 _POSITION = re.compile(r" at position (\d+):(\d+)")
 _DOCTYPE = re.compile(r"^<!doctype html>", re.IGNORECASE)
 _CONTROL = ("for", "if", "elif", "else", "endfor", "endif", "block", "endblock")

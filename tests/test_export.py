@@ -59,7 +59,7 @@ def test_every_email_sample_and_locale_has_a_page_with_its_parts(site):
         for email, sample in catalog.samples()
         for locale in ["", *catalog.locales(email)]
     }
-    assert len(expected) == 27
+    assert len(expected) == 30
     written = {p.relative_to(target).with_suffix("").as_posix() for p in target.glob("*/*.html")}
     assert written == expected
     for stem in expected:
@@ -127,7 +127,7 @@ def test_export_opens_from_file_urls_in_chromium(site, browser, artifacts):
     target, _ = site
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto((target / "index.html").as_uri())
-    expect(page.locator(".sample-row")).to_have_count(27)
+    expect(page.locator(".sample-row")).to_have_count(30)
     page.locator("#search").fill("twenty")
     expect(page.locator(".sample-row:visible")).to_have_count(1)
     page.locator("#search").fill("")

@@ -279,7 +279,7 @@ def test_missing_mjml_python_says_what_to_install(emails_root, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_mjml)
     with pytest.raises(TemplateError) as caught:
         email_class(folder)(name="x").render()
-    assert "pip install 'emailkit[mjml]'" in str(caught.value)
+    assert "pip install 'Flask-EmailKit[mjml]'" in str(caught.value)
     assert caught.value.email == "plain" and caught.value.__cause__ is None
 
 
