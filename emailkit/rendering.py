@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,8 @@ from .text import html_to_text
 
 if TYPE_CHECKING:
     from .context import Email
+
+logger = logging.getLogger("emailkit")
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         if compiled.text is not None:
             part = TEXT
             text = compiled.text.render(context)
+        elif compiled.generated_text is not None and html is not None:
+            text = _generated_text(compiled, context, html)
     except LineBreakInHeader as error:
         raise _line_break_error(email, error.value) from None
     except EmailError:
@@ -145,6 +150,16 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         language=context["lang"] if compiled.content_locale else None,
         root=compiled.root,
     )
+
+
+def _generated_text(compiled: CompiledEmail, context: dict[str, Any], html: str) -> str | None:
+    """The text part from the compiled text template; None to convert the HTML instead."""
+    assert compiled.generated_text is not None
+    try:
+        return compiled.generated_text.render(context, html)
+    except Exception:  # the HTML rendered: its conversion is the text, whatever this hit
+        logger.debug("%s: generated text failed; converting the HTML", compiled.name, exc_info=True)
+        return None
 
 
 def _line_break_error(email: Email, value: object) -> HeaderError:

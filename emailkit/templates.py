@@ -27,6 +27,13 @@ from .errors import TemplateError
 from .flatten import Unflattenable, flatten
 from .inline import inline_template
 from .loader import EmailLoader, mtime, read_text
+from .texttemplate import (
+    GeneratedText,
+    NotCompilable,
+    compile_text,
+    filled_value,
+    text_value,
+)
 
 logger = logging.getLogger("emailkit")
 
@@ -69,6 +76,9 @@ class CompiledEmail:
     css: str
     inline_reason: str | None
     uptodate_checks: tuple[Callable[[], bool], ...]
+    # Without body.txt: the text template derived from the HTML, or why there is none.
+    generated_text: GeneratedText | None = None
+    text_reason: str | None = None
 
     @property
     def inlines_per_render(self) -> bool:
@@ -105,6 +115,11 @@ class Templates:
         self.catalogs = locales.Catalogs(root)
         locales.install_gettext(self.env, self.catalogs)
         self.subject_env = self.env.overlay(finalize=_single_line)
+        # The generated text part: same syntax, no HTML escaping, values checked as printed.
+        self.text_env = self.env.overlay(autoescape=False)
+        checks = {"_ek_text": text_value, "_ek_filled": filled_value}
+        self.text_env.globals = {**self.env.globals, **checks}
+        self.text_env.filters = {**self.env.filters, **checks}
         self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload
@@ -209,12 +224,15 @@ class Templates:
             )
         css_path = folder / CSS
         css = read_text(css_path, f"{name}/{CSS}") if css_path.is_file() else ""
-        html, reason = html_source, None
+        html, reason, inlined = html_source, None, None
         if html_source is not None:
-            html, reason, sources_checks = self._inline(name, html_source, css)
+            html, reason, sources_checks, inlined = self._inline(name, html_source, css)
             checks += sources_checks
             if reason is not None:
                 logger.warning("%s: %s is inlined on every render: %s", name, HTML, reason)
+        generated_text, text_reason = None, None
+        if text is None and html is not None:
+            generated_text, text_reason = self._generated_text(html, inlined, reason)
         return CompiledEmail(
             name=name,
             root=self.root,
@@ -227,7 +245,28 @@ class Templates:
             css=css,
             inline_reason=reason,
             uptodate_checks=checks,
+            generated_text=generated_text,
+            text_reason=text_reason,
         )
+
+    def _generated_text(
+        self, html: Template, inlined: str | None, inline_reason: str | None
+    ) -> tuple[GeneratedText | None, str | None]:
+        """The text template derived from the inlined HTML, or why the text part is
+        converted from the HTML on every render."""
+        if inlined is None:
+            return None, f"the HTML is inlined on every render ({inline_reason})"
+        try:
+            source = compile_text(inlined)
+            code = self.text_env.compile(source, name=html.name, filename=f"<text of {html.name}>")
+        except NotCompilable as reason:
+            return None, str(reason)
+        except TemplateSyntaxError as error:
+            return None, f"the text template does not compile ({error.message})"
+        template = self.text_env.template_class.from_code(
+            self.text_env, code, self.text_env.make_globals(None), None
+        )
+        return GeneratedText(template), None
 
     def _optional(self, template: str) -> Template | None:
         if not (self.root / template).is_file():
@@ -236,8 +275,9 @@ class Templates:
 
     def _inline(
         self, name: str, source_template: Template, css: str
-    ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...]]:
-        """Compile the CSS-inlined template, or say why the source must be inlined per render."""
+    ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...], str | None]:
+        """Compile the CSS-inlined template (also returned as source), or say why the source
+        must be inlined per render."""
         loader = self.env.loader
         assert loader is not None
         checks: list[Callable[[], bool]] = []
@@ -251,7 +291,7 @@ class Templates:
         try:
             flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
         except Unflattenable as reason:
-            return source_template, str(reason), tuple(checks)
+            return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
         try:
@@ -260,14 +300,14 @@ class Templates:
                 source, name=source_template.name, filename=f"<inlined {source_template.name}>"
             )
         except Unflattenable as reason:
-            return source_template, str(reason), tuple(checks)
+            return source_template, str(reason), tuple(checks), None
         except TemplateSyntaxError as error:
             why = f"the inlined template does not compile ({error.message})"
-            return source_template, why, tuple(checks)
+            return source_template, why, tuple(checks), None
         template = self.env.template_class.from_code(
             self.env, code, self.env.make_globals(None), None
         )
-        return template, None, tuple(checks)
+        return template, None, tuple(checks), source
 
 
 _registry: dict[Path, Templates] = {}
