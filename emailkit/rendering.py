@@ -17,7 +17,6 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales
 from .errors import ContextError, EmailError, HeaderError, TemplateError
-from .inline import inject_css, inline_css
 from .mime import (
     Message,
     Recipient,
@@ -126,6 +125,8 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
             part = HTML
             html = compiled.html.render(context)
             if compiled.inlines_per_render:
+                from .inline import inject_css, inline_css  # premailer: only when needed
+
                 html = inline_css(inject_css(html, compiled.css))
         text = None
         if compiled.text is not None:

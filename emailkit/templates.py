@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     Environment,
@@ -22,10 +23,9 @@ from jinja2 import (
     select_autoescape,
 )
 
-from . import locales
+from . import compilecache, locales
 from .errors import TemplateError
-from .flatten import Unflattenable, flatten
-from .inline import inline_template
+from .flatten import Flattened, Unflattenable, flatten
 from .loader import EmailLoader, mtime, read_text
 from .texttemplate import (
     GeneratedText,
@@ -111,6 +111,9 @@ class Templates:
             auto_reload=auto_reload,
             extensions=["jinja2.ext.i18n"],
         )
+        disk = compilecache.current()
+        if disk is not None:
+            self.env.bytecode_cache = disk.bytecode_cache()
         self.env.filters.update(locales.FILTERS)
         self.catalogs = locales.Catalogs(root)
         locales.install_gettext(self.env, self.catalogs)
@@ -256,17 +259,29 @@ class Templates:
         converted from the HTML on every render."""
         if inlined is None:
             return None, f"the HTML is inlined on every render ({inline_reason})"
-        try:
-            source = compile_text(inlined)
-            code = self.text_env.compile(source, name=html.name, filename=f"<text of {html.name}>")
-        except NotCompilable as reason:
-            return None, str(reason)
-        except TemplateSyntaxError as error:
-            return None, f"the text template does not compile ({error.message})"
+        disk = compilecache.current()
+        key = disk.key("text", str(html.name), inlined) if disk else ""
+        entry = disk.load(key) if disk else None
+        if entry is None:
+            entry = self._text_entry(inlined, str(html.name))
+            if disk:
+                disk.store(key, entry)
+        if entry["reason"] is not None:
+            return None, entry["reason"]
         template = self.text_env.template_class.from_code(
-            self.text_env, code, self.text_env.make_globals(None), None
+            self.text_env, entry["code"], self.text_env.make_globals(None), None
         )
         return GeneratedText(template), None
+
+    def _text_entry(self, inlined: str, name: str) -> dict[str, Any]:
+        try:
+            source = compile_text(inlined)
+            code = self.text_env.compile(source, name=name, filename=f"<text of {name}>")
+        except NotCompilable as reason:
+            return {"reason": str(reason)}
+        except TemplateSyntaxError as error:
+            return {"reason": f"the text template does not compile ({error.message})"}
+        return {"reason": None, "code": code}
 
     def _optional(self, template: str) -> Template | None:
         if not (self.root / template).is_file():
@@ -281,11 +296,13 @@ class Templates:
         loader = self.env.loader
         assert loader is not None
         checks: list[Callable[[], bool]] = []
+        read: list[str] = []
 
         def get_source(template: str) -> str:
             source, _, uptodate = loader.get_source(self.env, template)
             if uptodate is not None:
                 checks.append(uptodate)
+            read.append(f"{template}\0{source}")
             return source
 
         try:
@@ -294,20 +311,32 @@ class Templates:
             return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
+        disk = compilecache.current()
+        key = disk.key("html", str(source_template.name), css, *read) if disk else ""
+        entry = disk.load(key) if disk else None
+        if entry is None:
+            entry = self._inline_entry(flattened, css, str(source_template.name))
+            if disk:
+                disk.store(key, entry)
+        if entry["reason"] is not None:
+            return source_template, entry["reason"], tuple(checks), None
+        template = self.env.template_class.from_code(
+            self.env, entry["code"], self.env.make_globals(None), None
+        )
+        return template, None, tuple(checks), entry["source"]
+
+    def _inline_entry(self, flattened: Flattened, css: str, name: str) -> dict[str, Any]:
+        """Inline the CSS (premailer, imported only here) and compile the result."""
+        from .inline import inline_template
+
         try:
             source = inline_template(flattened, css)
-            code = self.env.compile(
-                source, name=source_template.name, filename=f"<inlined {source_template.name}>"
-            )
+            code = self.env.compile(source, name=name, filename=f"<inlined {name}>")
         except Unflattenable as reason:
-            return source_template, str(reason), tuple(checks), None
+            return {"reason": str(reason)}
         except TemplateSyntaxError as error:
-            why = f"the inlined template does not compile ({error.message})"
-            return source_template, why, tuple(checks), None
-        template = self.env.template_class.from_code(
-            self.env, code, self.env.make_globals(None), None
-        )
-        return template, None, tuple(checks), source
+            return {"reason": f"the inlined template does not compile ({error.message})"}
+        return {"reason": None, "source": source, "code": code}
 
 
 _registry: dict[Path, Templates] = {}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
-from inscriptis import get_text
-from inscriptis.model.config import ParserConfig
-from inscriptis.model.html_document_state import HtmlDocumentState
-from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+if TYPE_CHECKING:  # inscriptis is imported on first use: rendering from compiled text needs none
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.html_document_state import HtmlDocumentState
 
 # Private-use characters mark where a link starts and ends; replaced once the text is laid out.
 OPEN, HREF, CLOSE = "\ue000", "\ue001", "\ue002"
@@ -45,18 +46,26 @@ def _spell_out(match: re.Match[str]) -> str:
     return spell_link(match.group(1), match.group(2))
 
 
-CONFIG = ParserConfig(
-    display_images=False,
-    display_links=False,
-    custom_html_tag_handler_mapping=CustomHtmlTagHandlerMapping(
-        start_tag_mapping={"a": _link_start}, end_tag_mapping={"a": _link_end}
-    ),
-)
+@cache
+def config() -> ParserConfig:
+    """The inscriptis settings: no images, links marked for :func:`tidy` to spell out."""
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+
+    return ParserConfig(
+        display_images=False,
+        display_links=False,
+        custom_html_tag_handler_mapping=CustomHtmlTagHandlerMapping(
+            start_tag_mapping={"a": _link_start}, end_tag_mapping={"a": _link_end}
+        ),
+    )
 
 
 def html_to_text(html: str) -> str:
     """Readable plain text for ``html``: paragraphs, aligned tables, ``text (url)`` links."""
-    return tidy(get_text(html, CONFIG))
+    from inscriptis import get_text
+
+    return tidy(get_text(html, config()))
 
 
 def tidy(laid_out: str, spell: Callable[[re.Match[str]], str] = _spell_out) -> str:

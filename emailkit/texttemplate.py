@@ -23,12 +23,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import lxml.html
-from inscriptis.html_engine import Inscriptis
 from jinja2 import Template
 
 from .flatten import Tag, scan
-from .text import CONFIG, html_to_text, spell_link, tidy
+from .text import config, html_to_text, spell_link, tidy
 
 logger = logging.getLogger("emailkit")
 
@@ -150,6 +148,9 @@ def _first_difference(got: str, expected: str) -> str:
 
 def compile_text(source: str) -> str:
     """Template source for the text of ``source``, a CSS-inlined HTML template."""
+    import lxml.html  # compile time only: a process with warm caches never loads them
+    from inscriptis.html_engine import Inscriptis
+
     parts = scan(source)
     prelude: list[str] = []
     while parts and (_is_blank(parts[0]) or _is_prelude(parts[0])):
@@ -185,7 +186,7 @@ def compile_text(source: str) -> str:
     def laid_out_with(padded: int) -> str:
         document = lxml.html.document_fromstring(html(padded, wrapped).strip())
         _relocate(document, token, tags)
-        text = Inscriptis(document, CONFIG).get_text()
+        text = Inscriptis(document, config()).get_text()
         return "\n".join(line.rstrip() for line in text.split("\n"))
 
     wrapped = _place(html(-1, set()), token, tags)
@@ -302,6 +303,8 @@ def _where(tag: Tag) -> str:
 def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
     """Refuse tags where the text cannot follow them; the statements between table rows,
     which must be wrapped in a row of their own to stay in place."""
+    import lxml.html
+
     wrapped: set[int] = set()
     document = lxml.html.document_fromstring(html)
     for element in document.iter():
