@@ -27,13 +27,8 @@ from . import compilecache, locales
 from .errors import TemplateError
 from .flatten import Flattened, Unflattenable, flatten
 from .loader import EmailLoader, mtime, read_text
-from .texttemplate import (
-    GeneratedText,
-    NotCompilable,
-    compile_text,
-    filled_value,
-    text_value,
-)
+from .texttemplate import CHECKS as TEXT_CHECKS
+from .texttemplate import GeneratedText, NotCompilable, compile_text
 
 logger = logging.getLogger("emailkit")
 
@@ -120,9 +115,7 @@ class Templates:
         self.subject_env = self.env.overlay(finalize=_single_line)
         # The generated text part: same syntax, no HTML escaping, values checked as printed.
         self.text_env = self.env.overlay(autoescape=False)
-        checks = {"_ek_text": text_value, "_ek_filled": filled_value}
-        self.text_env.globals = {**self.env.globals, **checks}
-        self.text_env.filters = {**self.env.filters, **checks}
+        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS}
         self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from jinja2 import Template
@@ -32,13 +32,14 @@ logger = logging.getLogger("emailkit")
 
 SOFT = "\ue003"
 _SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
+_SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
 _JINJA_OPENER = re.compile(r"\{[{%#]")
 # Characters that do not reach the text as they are: "&" (inscriptis unescapes entities a
 # second time), controls, our link and soft-space markers, surrogates and non-characters.
 _IRREGULAR = re.compile(
     "[&\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x84\x86-\x9f\ue000-\ue00f\ud800-\udfff\ufffe\uffff]"
 )
-_WHITESPACE = re.compile(r"\s")
+_ATTENTION = re.compile(_IRREGULAR.pattern[:-1] + r"]|^\s|\s$|\s\s|[^\S ]")
 _SOFTEN = {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()}
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
@@ -60,33 +61,38 @@ class Irregular(Exception):
     """A value that the compiled text cannot show as inscriptis would; convert per render."""
 
 
-def text_value(value: Any) -> str:
-    """``value`` as the compiled text prints it (whitespace soft), or :class:`Irregular`."""
-    if hasattr(value, "__html__"):
-        raise Irregular(value)  # markup: inscriptis would read its tags
-    text = value if type(value) is str else str(value)
-    if _IRREGULAR.search(text):
-        raise Irregular(value)
-    if _WHITESPACE.search(text):
-        text = text.translate(_SOFTEN)
-    return text
+def _checker(name: str, *, solid_start: bool, solid_end: bool) -> Callable[[Any], str]:
+    """A check of the values printed where the text has a space (or a line's start) before
+    (``solid_start``) or after (``solid_end``) them: there a value must not begin or end
+    with whitespace, nor be empty if both, for the spaces to come out as inscriptis'."""
+
+    def check(value: Any) -> str:
+        if hasattr(value, "__html__"):
+            raise Irregular(value)  # markup: inscriptis would read its tags
+        text = value if type(value) is str else str(value)
+        if not text:
+            if solid_start and solid_end:
+                raise Irregular(value)
+            return text
+        if _ATTENTION.search(text) is None:
+            return text
+        if _IRREGULAR.search(text):
+            raise Irregular(value)
+        if (solid_start and text[0].isspace()) or (solid_end and text[-1].isspace()):
+            raise Irregular(value)
+        return text.translate(_SOFTEN)  # runs of whitespace collapse in finish()
+
+    check.__name__ = name
+    return check
 
 
-def filled_value(value: Any) -> str:
-    """:func:`text_value` for a value that must show something."""
-    text = text_value(value)
-    if not text.strip(f" {SOFT}"):
-        raise Irregular(value)
-    return text
-
-
-def _collapse(match: re.Match[str]) -> str:
-    start = match.start()
-    source = match.string
-    if start == 0 or source[start - 1] == "\n":
-        run = match.group()
-        return run[: run.index(SOFT)]  # indentation stays; content whitespace goes
-    return " "
+text_value = _checker("text_value", solid_start=False, solid_end=False)
+CHECKS = {
+    "_ek_text": text_value,
+    "_ek_start": _checker("_ek_start", solid_start=True, solid_end=False),
+    "_ek_end": _checker("_ek_end", solid_start=False, solid_end=True),
+    "_ek_solid": _checker("_ek_solid", solid_start=True, solid_end=True),
+}
 
 
 def _spell_compiled(match: re.Match[str]) -> str:
@@ -99,7 +105,10 @@ def _spell_compiled(match: re.Match[str]) -> str:
 def finish(rendered: str) -> str:
     """The text part from a render of the compiled text template."""
     if SOFT in rendered:
-        rendered = _SOFT_RUN.sub(_collapse, rendered)
+        # At a line's start, indentation stays and content whitespace goes; elsewhere a
+        # run of whitespace is one space, as inscriptis lays it out.
+        rendered = _SOFT_LINE_START.sub(r"\1", rendered)
+        rendered = _SOFT_RUN.sub(" ", rendered)
     return tidy(rendered, _spell_compiled)
 
 
@@ -432,15 +441,33 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
             first = tags[int(matches[0].group(1))]
             raise NotCompilable(f"{_where(first)}: a line made only of tags may be empty")
         pos = 0
-        for match in matches:
+        for number, match in enumerate(matches):
+            tag = tags[int(match.group(1))]
             before = line[pos : match.start()]
+            previous = tags[int(matches[number - 1].group(1))] if number else None
             if pos > 0 or before.strip():  # spaces opening a line are indentation: kept
-                before = _soften_edges(before, left=pos > 0, right=True)
+                before = _soften_edges(
+                    before,
+                    left=previous is not None and previous.kind == "stmt",
+                    right=tag.kind == "stmt",
+                )
             out.append(_literal(before))
-            out.append(_tag_source(tags[int(match.group(1))], filled=only_tags))
+            after = line[match.end() : match.end() + 1]
+            following = number + 1 < len(matches) and matches[number + 1].start() == match.end()
+            out.append(
+                _tag_source(
+                    tag,
+                    solid_start=not before.strip(" ") or before[-1] in (" ", SOFT),
+                    # A line of values alone must not be empty: an empty element has no line.
+                    solid_end=after == " " or following or only_tags,
+                )
+            )
             pos = match.end()
         rest = line[pos:]
-        out.append(_literal(_soften_edges(rest, left=True, right=False) if matches else rest))
+        last = tags[int(matches[-1].group(1))] if matches else None
+        if last is not None and last.kind == "stmt":
+            rest = _soften_edges(rest, left=True, right=False)
+        out.append(_literal(rest))
         out.append("\n")
     return "".join(out)
 
@@ -465,12 +492,17 @@ def _literal(text: str) -> str:
     return "{{ '" + escaped + "' }}"
 
 
-def _tag_source(tag: Tag, *, filled: bool = False) -> str:
-    """The tag for the text template: whitespace control off, values checked. A value that
-    is a line's whole content must not be blank (an empty element leaves no line at all)."""
-    check = "_ek_filled" if filled else "_ek_text"
+def _tag_source(tag: Tag, *, solid_start: bool = False, solid_end: bool = False) -> str:
+    """The tag for the text template: whitespace control off, values checked (see
+    :func:`_checker`)."""
+    check = {
+        (False, False): "_ek_text",
+        (True, False): "_ek_start",
+        (False, True): "_ek_end",
+        (True, True): "_ek_solid",
+    }[solid_start, solid_end]
     if tag.kind == "var":
-        return "{{ " + check + "((" + tag.body + ")) }}"
+        return "{{ (" + tag.body + ")|" + check + " }}"
     if tag.kind == "trans":
         return "{%+ filter " + check + " +%}" + tag.text + "{%+ endfilter +%}"
     return "{%+ " + tag.body + " +%}"
