@@ -306,7 +306,8 @@ def _canonical(text: str, token: re.Pattern[str]) -> str:
 
 
 def _where(tag: Tag) -> str:
-    return f"{tag.where}: {tag.text}"
+    # The tag as written: line numbers of the inlined template are not the file's.
+    return tag.text
 
 
 def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
@@ -439,7 +440,7 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
             continue
         if only_tags and len(kinds) > 1:
             first = tags[int(matches[0].group(1))]
-            raise NotCompilable(f"{_where(first)}: a line made only of tags may be empty")
+            raise NotCompilable(f"{_where(first)} opens a line of tags only, which may be empty")
         pos = 0
         for number, match in enumerate(matches):
             tag = tags[int(match.group(1))]

@@ -184,3 +184,30 @@ def test_generated_shapes_give_the_text_of_their_html(environment, blocks, rende
         except Irregular:
             continue
         assert ours == html_to_text(html), (text_source, context)
+
+
+def test_check_says_when_the_text_is_converted_on_every_render(emails_root):
+    from emailkit import Email
+    from emailkit.checks import run_checks
+
+    def email(name, body):
+        folder = emails_root.email(
+            name,
+            subject_txt="Hi",
+            body_html=f"<!DOCTYPE html><html><head></head><body>{body}</body></html>",
+        )
+        namespace = {
+            "template": folder,
+            "__annotations__": {"name": "str"},
+            "previews": classmethod(lambda cls: {"default": cls(name="Ada")}),
+        }
+        return type(name.title(), (Email,), namespace)
+
+    columns = email("columns", "<table><tr><td>{{ name }}</td><td>1</td></tr></table>")
+    plain = email("plain", "<p>Hello {{ name }}</p>")
+    report = run_checks({"columns": columns, "plain": plain})
+    per_render = [f for f in report.findings if f.check.startswith("text.")]
+    assert [(f.email, f.check, f.severity) for f in per_render] == [
+        ("columns", "text.per-render", "info")
+    ]
+    assert "several columns" in per_render[0].message
