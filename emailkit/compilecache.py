@@ -47,14 +47,27 @@ def directory() -> Path | None:
 @cache
 def _versions() -> str:
     """Python, the compilers' versions, and a stamp of emailkit's own source files."""
-    from importlib import metadata
+    import jinja2
 
     parts = [sys.version]
-    for name in _COMPILERS:
-        try:
-            parts.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{name}=none")
+    # The dist-info folders next to Jinja's name the installed versions; one listing is
+    # much cheaper than asking importlib.metadata for each distribution.
+    wanted = {name.lower() for name in _COMPILERS}
+    site = Path(jinja2.__file__).resolve().parent.parent
+    found = sorted(
+        entry
+        for entry in os.listdir(site)
+        if entry.endswith(".dist-info") and entry.split("-")[0].lower() in wanted
+    )
+    parts += found
+    if len(found) < len(wanted):  # installed elsewhere: ask the slow way
+        from importlib import metadata
+
+        for name in _COMPILERS:
+            try:
+                parts.append(f"{name}={metadata.version(name)}")
+            except metadata.PackageNotFoundError:
+                parts.append(f"{name}=none")
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):
         stat = path.stat()

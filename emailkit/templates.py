@@ -264,7 +264,14 @@ class Templates:
         template = self.text_env.template_class.from_code(
             self.text_env, entry["code"], self.text_env.make_globals(None), None
         )
-        return GeneratedText(template), None
+        verified_entry = {**entry, "verified": True}
+
+        def remember() -> None:
+            if disk:
+                disk.store(key, verified_entry)
+
+        verified = bool(entry.get("verified"))
+        return GeneratedText(template, verified=verified, on_verified=remember), None
 
     def _text_entry(self, inlined: str, name: str) -> dict[str, Any]:
         try:

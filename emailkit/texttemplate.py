@@ -114,12 +114,21 @@ def finish(rendered: str) -> str:
 
 class GeneratedText:
     """The compiled text template of one email, checked against the per-render conversion
-    on its first render (a mismatch turns it off for good, with a warning)."""
+    on its first render (a mismatch turns it off for good, with a warning). A template
+    checked once (``verified``, kept in the compile cache) skips that: the check catches
+    a template shape the compiler gets wrong, which one render shows."""
 
-    def __init__(self, template: Template) -> None:
+    def __init__(
+        self,
+        template: Template,
+        *,
+        verified: bool = False,
+        on_verified: Callable[[], None] | None = None,
+    ) -> None:
         self.template = template
-        self.verified = False
+        self.verified = verified
         self.mismatch: str | None = None
+        self._on_verified = on_verified
 
     def render(self, context: dict[str, Any], html: str) -> str | None:
         """The text of ``html`` rendered with ``context``, or None when this message's
@@ -144,6 +153,8 @@ class GeneratedText:
                 )
                 return expected
             self.verified = True
+            if self._on_verified is not None:
+                self._on_verified()
         return text
 
 

@@ -64,6 +64,8 @@ def test_a_new_process_uses_the_cached_html_and_text(cache_dir, email_folder, mo
     assert compiled.text_reason is None
     assert list((cache_dir / "compiled").rglob("*.bin"))
     refuse_compiling(monkeypatch)
+    # Checked against the conversion once, in the first process: not again.
+    assert Templates(email_folder.parent).compiled("note").generated_text.verified
     assert render(email_folder.parent)[:2] == (html, text)
 
 
