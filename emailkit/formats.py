@@ -101,6 +101,12 @@ def _number_formatter(
     min_frac, max_frac = frac_prec
     quantum = _quantum(max_frac)
     Decimal = decimal.Decimal
+    plain_grouping = (first_group, other_groups) == (3, 3) and min_int <= 1 and min_frac == max_frac
+    swap = (
+        None
+        if (group, decimal_symbol) == (",", ".")
+        else str.maketrans({",": group, ".": decimal_symbol})
+    )
 
     def group_digits(digits: str) -> str:
         if len(digits) < min_int:
@@ -129,6 +135,15 @@ def _number_formatter(
             rounded = abs(value).normalize().quantize(quantum)
         except decimal.InvalidOperation:  # more digits than the context holds: Babel says so
             return babel(given)
+        if plain_grouping:
+            # Python groups by threes and writes exactly the quantum's digits, which is what
+            # the pattern asks when it has min = max fraction digits: only swap the symbols.
+            number = f"{rounded:,f}"
+            if swap is not None:
+                number = number.translate(swap)
+            if negative:
+                return negative_prefix + number + negative_suffix
+            return positive_prefix + number + positive_suffix
         whole, _, fraction = f"{rounded:f}".partition(".")
         number = group_digits(whole)
         fraction = fraction or "0"

@@ -20,26 +20,33 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Template
 
 from .flatten import Tag, scan
-from .text import config, html_to_text, spell_link, tidy
+from .text import MARKED_LINK, OPEN, config, html_to_text, spell_link, tidy
 
 logger = logging.getLogger("emailkit")
 
 SOFT = "\ue003"
 _SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
 _SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
+_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_TRAILING_SPACE = re.compile(r" +(?=\n|\Z)")
+_BLANK_LINES = re.compile("\n{3,}")
 _JINJA_OPENER = re.compile(r"\{[{%#]")
 # Characters that do not reach the text as they are: "&" (inscriptis unescapes entities a
 # second time), controls, our link and soft-space markers, surrogates and non-characters.
 _IRREGULAR = re.compile(
     "[&\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x84\x86-\x9f\ue000-\ue00f\ud800-\udfff\ufffe\uffff]"
 )
-_ATTENTION = re.compile(_IRREGULAR.pattern[:-1] + r"]|^\s|\s$|\s\s|[^\S ]")
+# _IRREGULAR and every whitespace character but the space (those str.isspace() knows).
+_SPECIAL = re.compile(
+    _IRREGULAR.pattern[:-1]
+    + "\t\n\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _SOFTEN = {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()}
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
@@ -67,14 +74,24 @@ def _checker(name: str, *, solid_start: bool, solid_end: bool) -> Callable[[Any]
     with whitespace, nor be empty if both, for the spaces to come out as inscriptis'."""
 
     def check(value: Any) -> str:
-        if hasattr(value, "__html__"):
+        if type(value) is str:
+            text = value
+        elif hasattr(value, "__html__"):
             raise Irregular(value)  # markup: inscriptis would read its tags
-        text = value if type(value) is str else str(value)
+        else:
+            text = str(value)
         if not text:
             if solid_start and solid_end:
                 raise Irregular(value)
             return text
-        if _ATTENTION.search(text) is None:
+        # The common case, one regex over a class of characters: no entity, control or
+        # whitespace other than single spaces inside.
+        if (
+            _SPECIAL.search(text) is None
+            and text[0] != " "
+            and text[-1] != " "
+            and "  " not in text
+        ):
             return text
         if _IRREGULAR.search(text):
             raise Irregular(value)
@@ -103,13 +120,24 @@ def _spell_compiled(match: re.Match[str]) -> str:
 
 
 def finish(rendered: str) -> str:
-    """The text part from a render of the compiled text template."""
+    """The text part from a render of the compiled text template: what :func:`tidy` does
+    to inscriptis' output, knowing that the template's own lines have no trailing spaces."""
     if SOFT in rendered:
         # At a line's start, indentation stays and content whitespace goes; elsewhere a
         # run of whitespace is one space, as inscriptis lays it out.
         rendered = _SOFT_LINE_START.sub(r"\1", rendered)
         rendered = _SOFT_RUN.sub(" ", rendered)
-    return tidy(rendered, _spell_compiled)
+    if _OTHER_LINE_BREAKS.search(rendered):
+        return tidy(rendered, _spell_compiled)  # str.splitlines() breaks there too
+    if OPEN in rendered:
+        rendered = MARKED_LINK.sub(_spell_compiled, rendered)
+    # Whitespace reaches a line's end only as spaces: inscriptis (and the soft spaces
+    # above) turn any other whitespace into one, and the template's lines were stripped.
+    if " \n" in rendered or rendered.endswith(" "):
+        rendered = _TRAILING_SPACE.sub("", rendered)
+    if "\n\n\n" in rendered:
+        rendered = _BLANK_LINES.sub("\n\n", rendered)
+    return rendered.strip("\n") + "\n"
 
 
 class GeneratedText:
@@ -135,7 +163,7 @@ class GeneratedText:
         text must come from converting ``html``."""
         if self.mismatch is not None:
             return None
-        if any(isinstance(value, Iterator) for value in context.values()):
+        if any(hasattr(value, "__next__") for value in context.values()):
             return None  # the HTML render may have consumed it
         try:
             text = finish(self.template.render(context))
@@ -220,6 +248,13 @@ def compile_text(source: str) -> str:
     found = [int(match.group(1)) for match in token.finditer(laid_out)]
     _check_order(tags, found)
     _check_vanished(tags, set(found))
+
+    def spell_static(match: re.Match[str]) -> str:
+        if token.search(match.group()):
+            return match.group()  # spelled out at run time, with the values
+        return spell_link(match.group(1), match.group(2))
+
+    laid_out = MARKED_LINK.sub(spell_static, laid_out)
     return "".join(prelude) + _template(laid_out, token, tags)
 
 

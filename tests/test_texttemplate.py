@@ -118,6 +118,7 @@ values = st.one_of(
     words,
     st.text(max_size=8),
     st.sampled_from(["", " ", "x  y", "\tTab", "a\nb", "&amp;", "R&D", "<b>", "日本"]),
+    st.sampled_from(["a\u2028b", "x\xa0", "\xa0y", "end ", " start", "#top"]),
     st.integers(-5, 5),
 )
 
@@ -135,6 +136,8 @@ BLOCKS = [
     '<p><a href="{{ url }}">{{ v1 }}</a></p>',
     '<p>See <a href="https://x.test/{{ v2 }}">the page</a>.</p>',
     '<p><a href="{{ url }}">{{ url }}</a></p>',
+    '<p><a href="https://s.test/">https://s.test/</a> or <a href="mailto:a@s.test">mail</a></p>',
+    "<p>Line\u2028break {{ v1 }}</p>",
     '<div style="display:none">{% if flag %}{{ v1 }}{% endif %}</div>',
     "<table><tr><td>{{ v1 }}</td><td>{{ v2 }}</td></tr></table>",
     "<blockquote>{{ v1 }}</blockquote>",
