@@ -20,12 +20,12 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
-from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from . import formats
 from .errors import ContextError
 from .loader import mtime
 
@@ -72,8 +72,10 @@ def _babel_locale(context: Context) -> str:
     return context.get("locale") or DEFAULT
 
 
-# Babel takes 10-25 us a call; receipts print the same amounts and dates over and over.
-# The results depend only on the arguments, so a bounded cache is exact.
+# Babel takes 10-25 us a call. Currencies, numbers and dates go through formats compiled once
+# per (locale, pattern, currency) (see :mod:`emailkit.formats`), so a fresh value costs a few
+# microseconds; datetimes and times (time zones) keep Babel behind a bounded result cache,
+# which is exact since the results depend only on the arguments.
 def _cached(function: Any) -> Any:
     memo = lru_cache(maxsize=8192)(function)
 
@@ -83,35 +85,32 @@ def _cached(function: Any) -> Any:
         except TypeError:  # an unhashable value: format it without the cache
             return function(*args, **kwargs)
 
+    call.cache_clear = memo.cache_clear  # type: ignore[attr-defined]
     return call
 
 
-_format_currency = _cached(babel_numbers.format_currency)
-_format_decimal = _cached(babel_numbers.format_decimal)
-_format_percent = _cached(babel_numbers.format_percent)
-_format_date = _cached(babel_dates.format_date)
 _format_datetime = _cached(babel_dates.format_datetime)
 _format_time = _cached(babel_dates.format_time)
 
 
 @pass_context
 def currency(context: Context, value: Any, code: str, format: str | None = None) -> str:
-    return _format_currency(value, code, format=format, locale=_babel_locale(context))
+    return formats.currency_formatter(_babel_locale(context), code, format)(value)
 
 
 @pass_context
 def number(context: Context, value: Any, format: str | None = None) -> str:
-    return _format_decimal(value, format=format, locale=_babel_locale(context))
+    return formats.decimal_formatter(_babel_locale(context), format)(value)
 
 
 @pass_context
 def percent(context: Context, value: Any, format: str | None = None) -> str:
-    return _format_percent(value, format=format, locale=_babel_locale(context))
+    return formats.percent_formatter(_babel_locale(context), format)(value)
 
 
 @pass_context
 def date(context: Context, value: Any, format: str = "medium") -> str:
-    return _format_date(value, format=format, locale=_babel_locale(context))
+    return formats.date_formatter(_babel_locale(context), format)(value)
 
 
 @pass_context

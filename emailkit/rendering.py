@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,6 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
-from .inline import inject_css, inline_css
 from .mime import (
     Message,
     Recipient,
@@ -31,6 +31,8 @@ from .text import html_to_text
 
 if TYPE_CHECKING:
     from .context import Email
+
+logger = logging.getLogger("emailkit")
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
             part = HTML
             html = compiled.html.render(context)
             if compiled.inlines_per_render:
+                from .inline import inject_css, inline_css  # premailer: only when needed
+
                 if compiled.mjml:
                     html = mjml.to_html(html, compiled.html_source.name or HTML)  # type: ignore[union-attr]
                 html = inline_css(inject_css(html, compiled.css))
@@ -130,6 +134,8 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         if compiled.text is not None:
             part = TEXT
             text = compiled.text.render(context)
+        elif compiled.generated_text is not None and html is not None:
+            text = _generated_text(compiled, context, html)
     except LineBreakInHeader as error:
         raise _line_break_error(email, error.value) from None
     except EmailError:
@@ -147,6 +153,16 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         language=context["lang"] if compiled.content_locale else None,
         root=compiled.root,
     )
+
+
+def _generated_text(compiled: CompiledEmail, context: dict[str, Any], html: str) -> str | None:
+    """The text part from the compiled text template; None to convert the HTML instead."""
+    assert compiled.generated_text is not None
+    try:
+        return compiled.generated_text.render(context, html)
+    except Exception:  # the HTML rendered: its conversion is the text, whatever this hit
+        logger.debug("%s: generated text failed; converting the HTML", compiled.name, exc_info=True)
+        return None
 
 
 def _line_break_error(email: Email, value: object) -> HeaderError:

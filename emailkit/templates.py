@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     Environment,
@@ -22,11 +23,12 @@ from jinja2 import (
     select_autoescape,
 )
 
-from . import locales, mjml
+from . import compilecache, locales, mjml
 from .errors import TemplateError
-from .flatten import Unflattenable, flatten
-from .inline import inline_template
+from .flatten import Flattened, Unflattenable, flatten
 from .loader import EmailLoader, mtime, read_text
+from .texttemplate import CHECKS as TEXT_CHECKS
+from .texttemplate import GeneratedText, NotCompilable, compile_text
 
 logger = logging.getLogger("emailkit")
 
@@ -71,6 +73,9 @@ class CompiledEmail:
     inline_reason: str | None
     uptodate_checks: tuple[Callable[[], bool], ...]
     mjml: bool = False  # html_source is MJML: the per-render way compiles it after rendering
+    # Without body.txt: the text template derived from the HTML, or why there is none.
+    generated_text: GeneratedText | None = None
+    text_reason: str | None = None
 
     @property
     def inlines_per_render(self) -> bool:
@@ -103,10 +108,16 @@ class Templates:
             auto_reload=auto_reload,
             extensions=["jinja2.ext.i18n"],
         )
+        disk = compilecache.current()
+        if disk is not None:
+            self.env.bytecode_cache = disk.bytecode_cache()
         self.env.filters.update(locales.FILTERS)
         self.catalogs = locales.Catalogs(root)
         locales.install_gettext(self.env, self.catalogs)
         self.subject_env = self.env.overlay(finalize=_single_line)
+        # The generated text part: same syntax, no HTML escaping, values checked as printed.
+        self.text_env = self.env.overlay(autoescape=False)
+        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS}
         self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload
@@ -225,15 +236,18 @@ class Templates:
             )
         css_path = folder / CSS
         css = read_text(css_path, f"{name}/{CSS}") if css_path.is_file() else ""
-        html, reason = html_source, None
+        html, reason, inlined = html_source, None, None
         is_mjml = html_source is not None and mjml.is_mjml(html_source.name)
         if html_source is not None:
-            html, reason, sources_checks = self._inline(name, html_source, css)
+            html, reason, sources_checks, inlined = self._inline(name, html_source, css)
             checks += sources_checks
             if reason is not None:
                 part = (html_source.name or HTML).rpartition("/")[2]
                 how = "compiled and inlined" if is_mjml else "inlined"
                 logger.warning("%s: %s is %s on every render: %s", name, part, how, reason)
+        generated_text, text_reason = None, None
+        if text is None and html is not None:
+            generated_text, text_reason = self._generated_text(html, inlined, reason)
         return CompiledEmail(
             name=name,
             root=self.root,
@@ -247,7 +261,47 @@ class Templates:
             inline_reason=reason,
             uptodate_checks=checks,
             mjml=is_mjml,
+            generated_text=generated_text,
+            text_reason=text_reason,
         )
+
+    def _generated_text(
+        self, html: Template, inlined: str | None, inline_reason: str | None
+    ) -> tuple[GeneratedText | None, str | None]:
+        """The text template derived from the inlined HTML, or why the text part is
+        converted from the HTML on every render."""
+        if inlined is None:
+            return None, f"the HTML is inlined on every render ({inline_reason})"
+        disk = compilecache.current()
+        key = disk.key("text", str(html.name), inlined) if disk else ""
+        entry = disk.load(key) if disk else None
+        if entry is None:
+            entry = self._text_entry(inlined, str(html.name))
+            if disk:
+                disk.store(key, entry)
+        if entry["reason"] is not None:
+            return None, entry["reason"]
+        template = self.text_env.template_class.from_code(
+            self.text_env, entry["code"], self.text_env.make_globals(None), None
+        )
+        verified_entry = {**entry, "verified": True}
+
+        def remember() -> None:
+            if disk:
+                disk.store(key, verified_entry)
+
+        verified = bool(entry.get("verified"))
+        return GeneratedText(template, verified=verified, on_verified=remember), None
+
+    def _text_entry(self, inlined: str, name: str) -> dict[str, Any]:
+        try:
+            source = compile_text(inlined)
+            code = self.text_env.compile(source, name=name, filename=f"<text of {name}>")
+        except NotCompilable as reason:
+            return {"reason": str(reason)}
+        except TemplateSyntaxError as error:
+            return {"reason": f"the text template does not compile ({error.message})"}
+        return {"reason": None, "code": code}
 
     def _optional(self, template: str) -> Template | None:
         if not (self.root / template).is_file():
@@ -256,16 +310,19 @@ class Templates:
 
     def _inline(
         self, name: str, source_template: Template, css: str
-    ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...]]:
-        """Compile the CSS-inlined template, or say why the source must be inlined per render."""
+    ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...], str | None]:
+        """Compile the CSS-inlined template (also returned as source), or say why the source
+        must be inlined per render."""
         loader = self.env.loader
         assert loader is not None
         checks: list[Callable[[], bool]] = []
+        read: list[str] = []
 
         def get_source(template: str) -> str:
             source, _, uptodate = loader.get_source(self.env, template)
             if uptodate is not None:
                 checks.append(uptodate)
+            read.append(f"{template}\0{source}")
             return source
 
         if mjml.is_mjml(source_template.name):
@@ -273,25 +330,40 @@ class Templates:
         try:
             flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
         except Unflattenable as reason:
-            return source_template, str(reason), tuple(checks)
+            return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
+        disk = compilecache.current()
+        key = disk.key("html", str(source_template.name), css, *read) if disk else ""
+        entry = disk.load(key) if disk else None
+        if entry is None:
+            entry = self._inline_entry(flattened, css, str(source_template.name), get_source)
+            if disk:
+                disk.store(key, entry)
+        if entry["reason"] is not None:
+            return source_template, entry["reason"], tuple(checks), None
+        template = self.env.template_class.from_code(
+            self.env, entry["code"], self.env.make_globals(None), None
+        )
+        return template, None, tuple(checks), entry["source"]
+
+    def _inline_entry(
+        self, flattened: Flattened, css: str, name: str, get_source: Callable[[str], str]
+    ) -> dict[str, Any]:
+        """Compile MJML to HTML if it is MJML, inline the CSS (premailer, imported only
+        here) and compile the result."""
+        from .inline import inline_template
+
         try:
-            if mjml.is_mjml(source_template.name):
+            if mjml.is_mjml(name):
                 flattened = mjml.compile_flattened(flattened, get_source, self.env)
             source = inline_template(flattened, css)
-            code = self.env.compile(
-                source, name=source_template.name, filename=f"<inlined {source_template.name}>"
-            )
+            code = self.env.compile(source, name=name, filename=f"<inlined {name}>")
         except Unflattenable as reason:
-            return source_template, str(reason), tuple(checks)
+            return {"reason": str(reason)}
         except TemplateSyntaxError as error:
-            why = f"the inlined template does not compile ({error.message})"
-            return source_template, why, tuple(checks)
-        template = self.env.template_class.from_code(
-            self.env, code, self.env.make_globals(None), None
-        )
-        return template, None, tuple(checks)
+            return {"reason": f"the inlined template does not compile ({error.message})"}
+        return {"reason": None, "source": source, "code": code}
 
 
 _registry: dict[Path, Templates] = {}

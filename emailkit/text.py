@@ -7,49 +7,71 @@ skips what CSS hides (the preheader). Links read ``text (url)``, as people write
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
-from inscriptis import get_text
-from inscriptis.model.config import ParserConfig
-from inscriptis.model.html_document_state import HtmlDocumentState
-from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+if TYPE_CHECKING:  # inscriptis is imported on first use: rendering from compiled text needs none
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.html_document_state import HtmlDocumentState
 
 # Private-use characters mark where a link starts and ends; replaced once the text is laid out.
-_OPEN, _HREF, _CLOSE = "\ue000", "\ue001", "\ue002"
-_MARKED_LINK = re.compile(f"{_OPEN}(.*?){_HREF}(.*?){_CLOSE}", re.DOTALL)
+OPEN, HREF, CLOSE = "\ue000", "\ue001", "\ue002"
+MARKED_LINK = re.compile(f"{OPEN}(.*?){HREF}(.*?){CLOSE}", re.DOTALL)
 
 
 def _link_start(state: HtmlDocumentState, attrs: dict[str, str]) -> None:
     href = (attrs.get("href") or "").strip()
     state.link_target = "" if href.startswith("#") else href
     if state.link_target:
-        state.tags[-1].write(_OPEN)
+        state.tags[-1].write(OPEN)
 
 
 def _link_end(state: HtmlDocumentState) -> None:
     if state.link_target:
-        state.tags[-1].write(f"{_HREF}{state.link_target}{_CLOSE}")
+        state.tags[-1].write(f"{HREF}{state.link_target}{CLOSE}")
 
 
-def _spell_out(match: re.Match[str]) -> str:
-    shown, target = match.group(1).strip(), match.group(2)
+def spell_link(label: str, target: str) -> str:
+    """A link as people write it in plain text: ``label (url)``, or the bare URL when the
+    label is empty or says the URL itself."""
+    shown = label.strip()
     bare = target.removeprefix("mailto:")
     if not shown or shown in (target, bare):
         return bare
-    return f"{match.group(1)} ({bare})"
+    return f"{label} ({bare})"
 
 
-_CONFIG = ParserConfig(
-    display_images=False,
-    display_links=False,
-    custom_html_tag_handler_mapping=CustomHtmlTagHandlerMapping(
-        start_tag_mapping={"a": _link_start}, end_tag_mapping={"a": _link_end}
-    ),
-)
+def _spell_out(match: re.Match[str]) -> str:
+    return spell_link(match.group(1), match.group(2))
+
+
+@cache
+def config() -> ParserConfig:
+    """The inscriptis settings: no images, links marked for :func:`tidy` to spell out."""
+    from inscriptis.model.config import ParserConfig
+    from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+
+    return ParserConfig(
+        display_images=False,
+        display_links=False,
+        custom_html_tag_handler_mapping=CustomHtmlTagHandlerMapping(
+            start_tag_mapping={"a": _link_start}, end_tag_mapping={"a": _link_end}
+        ),
+    )
 
 
 def html_to_text(html: str) -> str:
     """Readable plain text for ``html``: paragraphs, aligned tables, ``text (url)`` links."""
-    text = _MARKED_LINK.sub(_spell_out, get_text(html, _CONFIG))
+    from inscriptis import get_text
+
+    return tidy(get_text(html, config()))
+
+
+def tidy(laid_out: str, spell: Callable[[re.Match[str]], str] = _spell_out) -> str:
+    """Finish inscriptis' output: links spelled out, no trailing spaces, no runs of blank
+    lines, one final newline."""
+    text = MARKED_LINK.sub(spell, laid_out) if OPEN in laid_out else laid_out
     lines = [line.rstrip() for line in text.splitlines()]
     text = "\n".join(lines).strip("\n")
     while "\n\n\n" in text:

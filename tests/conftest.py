@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import textwrap
@@ -43,6 +44,18 @@ class EmailsRoot:
         for key, content in files.items():
             self.write(f"{name}/{key.replace('_', '.', 1)}", content)
         return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compile_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled emails go to a scratch folder, not the user's cache."""
+    saved = os.environ.get("EMAILKIT_CACHE_DIR")
+    os.environ["EMAILKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("compile-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("EMAILKIT_CACHE_DIR", None)
+    else:
+        os.environ["EMAILKIT_CACHE_DIR"] = saved
 
 
 @pytest.fixture

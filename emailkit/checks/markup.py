@@ -92,6 +92,7 @@ def check(cls: type[Email], samples: list[Sample]) -> list[Finding]:
     findings = _compile_path(cls)
     findings += _literal_links(cls, sources)
     findings += textpart.check_template(cls, sources)
+    findings += textpart.check_generated(cls, samples)
     for sample in samples:
         findings += _empty_outputs(cls, sample, sources)
         findings += _size(cls, sample)

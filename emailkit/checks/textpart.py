@@ -6,7 +6,9 @@ import re
 from typing import TYPE_CHECKING
 
 from ..context import Email
-from ..templates import TEXT
+from ..templates import HTML, TEXT
+from ..text import html_to_text
+from ..texttemplate import Irregular, finish
 from . import Finding
 from .source import EmailSources
 
@@ -47,6 +49,55 @@ def check_sample(cls: type[Email], sample: Sample) -> list[Finding]:
                     sample.name,
                 )
             )
+    return findings
+
+
+def check_generated(cls: type[Email], samples: list[Sample]) -> list[Finding]:
+    """Without body.txt: whether the text is generated at compile time, and, for every
+    sample, that the generated text is the conversion of its HTML."""
+    findings = []
+    for locale in sorted({sample.rendered.locale or "" for sample in samples}):
+        compiled = cls.templates().compiled(cls._require_folder().name, locale or None)
+        if compiled.text is not None or compiled.html is None:
+            continue
+        if compiled.generated_text is None:
+            findings.append(
+                Finding.of(
+                    cls,
+                    "info",
+                    "text.per-render",
+                    "the text part is converted from body.html on every render (about 1 ms "
+                    f"a message): {compiled.text_reason}",
+                    "write body.txt, or change the construct named",
+                    where=(f"{compiled.name}/{HTML}", None),
+                )
+            )
+            continue
+        for sample in samples:
+            if (sample.rendered.locale or "") != locale or sample.rendered.html is None:
+                continue
+            context = sample.email.template_context(locale or None)
+            if compiled.content_locale != compiled.locale:
+                continue  # render() adjusts lang and dir; its first render is verified
+            try:
+                text = finish(compiled.generated_text.template.render(context))
+            except Irregular:
+                continue  # this sample's text is converted per render: exact
+            expected = html_to_text(sample.rendered.html)
+            if text != expected:
+                findings.append(
+                    Finding.of(
+                        cls,
+                        "warning",
+                        "text.generated-differs",
+                        "the text generated at compile time differs from the conversion of "
+                        "the HTML for this sample; emailkit converts on every render when it "
+                        "sees this",
+                        "write body.txt, and report the template shape to emailkit",
+                        sample.name,
+                        where=(f"{compiled.name}/{HTML}", None),
+                    )
+                )
     return findings
 
 

@@ -1,0 +1,555 @@
+"""The plain-text part as a template, derived once from the CSS-inlined HTML template.
+
+Converting each rendered HTML with inscriptis costs about 1 ms a message. Instead the inlined
+HTML template is converted once with every Jinja tag swapped for a placeholder word (as the
+CSS inlining protects tags): the text inscriptis lays out, with the placeholders put back as
+tags, is a template whose render gives the text of the rendered HTML at the cost of a Jinja
+render. What that cannot promise is refused at compile time (:class:`NotCompilable`, the
+caller converts per render): text whose layout depends on values (table columns as wide as
+their values, centred text, ``<pre>``), tags in layout attributes, statements that the HTML
+parser moves. Values are checked as they are printed (:func:`text_value`): one that inscriptis
+would read differently from its plain text (markup, entities, control characters) raises
+:class:`Irregular` and that message is converted per render.
+
+Whitespace around values collapses as inscriptis collapses it: spaces next to a tag and
+whitespace inside values become soft spaces, which :func:`finish` turns into one space
+inside a line and none at its start.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Template
+
+from .flatten import Tag, scan
+from .text import MARKED_LINK, OPEN, config, html_to_text, spell_link, tidy
+
+logger = logging.getLogger("emailkit")
+
+SOFT = "\ue003"
+_SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
+_SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
+_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_TRAILING_SPACE = re.compile(r" +(?=\n|\Z)")
+_BLANK_LINES = re.compile("\n{3,}")
+_JINJA_OPENER = re.compile(r"\{[{%#]")
+# Characters that do not reach the text as they are: "&" (inscriptis unescapes entities a
+# second time), controls, our link and soft-space markers, surrogates and non-characters.
+_IRREGULAR = re.compile(
+    "[&\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x84\x86-\x9f\ue000-\ue00f\ud800-\udfff\ufffe\uffff]"
+)
+# _IRREGULAR and every whitespace character but the space (those str.isspace() knows).
+_SPECIAL = re.compile(
+    _IRREGULAR.pattern[:-1]
+    + "\t\n\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+_SOFTEN = {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()}
+_TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
+_ROWS = {"tr"}
+_VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "col", "embed", "source"}
+_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_LAYOUT_ATTRIBUTES = {"style", "align", "valign", "colspan", "rowspan", "width", "hidden"}
+_OPENERS = {"for", "if", "with", "filter", "macro", "call", "block", "autoescape", "trans"}
+_MIDDLES = {"else", "elif"}
+_TRANSPARENT = {"block", "endblock", "with", "endwith", "set"}
+_PAD = "w" * 40
+_WHITE_SPACE_PRE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
+
+
+class NotCompilable(Exception):
+    """The text of this HTML template cannot be a template; the message says why."""
+
+
+class Irregular(Exception):
+    """A value that the compiled text cannot show as inscriptis would; convert per render."""
+
+
+def _checker(name: str, *, solid_start: bool, solid_end: bool) -> Callable[[Any], str]:
+    """A check of the values printed where the text has a space (or a line's start) before
+    (``solid_start``) or after (``solid_end``) them: there a value must not begin or end
+    with whitespace, nor be empty if both, for the spaces to come out as inscriptis'."""
+
+    def check(value: Any) -> str:
+        if type(value) is str:
+            text = value
+        elif hasattr(value, "__html__"):
+            raise Irregular(value)  # markup: inscriptis would read its tags
+        else:
+            text = str(value)
+        if not text:
+            if solid_start and solid_end:
+                raise Irregular(value)
+            return text
+        # The common case, one regex over a class of characters: no entity, control or
+        # whitespace other than single spaces inside.
+        if (
+            _SPECIAL.search(text) is None
+            and text[0] != " "
+            and text[-1] != " "
+            and "  " not in text
+        ):
+            return text
+        if _IRREGULAR.search(text):
+            raise Irregular(value)
+        if (solid_start and text[0].isspace()) or (solid_end and text[-1].isspace()):
+            raise Irregular(value)
+        return text.translate(_SOFTEN)  # runs of whitespace collapse in finish()
+
+    check.__name__ = name
+    return check
+
+
+text_value = _checker("text_value", solid_start=False, solid_end=False)
+CHECKS = {
+    "_ek_text": text_value,
+    "_ek_start": _checker("_ek_start", solid_start=True, solid_end=False),
+    "_ek_end": _checker("_ek_end", solid_start=False, solid_end=True),
+    "_ek_solid": _checker("_ek_solid", solid_start=True, solid_end=True),
+}
+
+
+def _spell_compiled(match: re.Match[str]) -> str:
+    target = match.group(2).strip()
+    if not target or target.startswith("#"):
+        raise Irregular(target)  # inscriptis would not have marked this link at all
+    return spell_link(match.group(1), target)
+
+
+def finish(rendered: str) -> str:
+    """The text part from a render of the compiled text template: what :func:`tidy` does
+    to inscriptis' output, knowing that the template's own lines have no trailing spaces."""
+    if SOFT in rendered:
+        # At a line's start, indentation stays and content whitespace goes; elsewhere a
+        # run of whitespace is one space, as inscriptis lays it out.
+        rendered = _SOFT_LINE_START.sub(r"\1", rendered)
+        rendered = _SOFT_RUN.sub(" ", rendered)
+    if _OTHER_LINE_BREAKS.search(rendered):
+        return tidy(rendered, _spell_compiled)  # str.splitlines() breaks there too
+    if OPEN in rendered:
+        rendered = MARKED_LINK.sub(_spell_compiled, rendered)
+    # Whitespace reaches a line's end only as spaces: inscriptis (and the soft spaces
+    # above) turn any other whitespace into one, and the template's lines were stripped.
+    if " \n" in rendered or rendered.endswith(" "):
+        rendered = _TRAILING_SPACE.sub("", rendered)
+    if "\n\n\n" in rendered:
+        rendered = _BLANK_LINES.sub("\n\n", rendered)
+    return rendered.strip("\n") + "\n"
+
+
+class GeneratedText:
+    """The compiled text template of one email, checked against the per-render conversion
+    on its first render (a mismatch turns it off for good, with a warning). A template
+    checked once (``verified``, kept in the compile cache) skips that: the check catches
+    a template shape the compiler gets wrong, which one render shows."""
+
+    def __init__(
+        self,
+        template: Template,
+        *,
+        verified: bool = False,
+        on_verified: Callable[[], None] | None = None,
+    ) -> None:
+        self.template = template
+        self.verified = verified
+        self.mismatch: str | None = None
+        self._on_verified = on_verified
+
+    def render(self, context: dict[str, Any], html: str) -> str | None:
+        """The text of ``html`` rendered with ``context``, or None when this message's
+        text must come from converting ``html``."""
+        if self.mismatch is not None:
+            return None
+        if any(hasattr(value, "__next__") for value in context.values()):
+            return None  # the HTML render may have consumed it
+        try:
+            text = finish(self.template.render(context))
+        except Irregular:
+            return None
+        if not self.verified:
+            expected = html_to_text(html)
+            if text != expected:
+                self.mismatch = _first_difference(text, expected)
+                logger.warning(
+                    "%s: the generated text differs from the HTML's (%s); converting the "
+                    "HTML on every render instead",
+                    self.template.name,
+                    self.mismatch,
+                )
+                return expected
+            self.verified = True
+            if self._on_verified is not None:
+                self._on_verified()
+        return text
+
+
+def _first_difference(got: str, expected: str) -> str:
+    pairs = zip(got.split("\n"), expected.split("\n"), strict=False)
+    for number, (ours, theirs) in enumerate(pairs, 1):
+        if ours != theirs:
+            return f"line {number}: {ours!r} instead of {theirs!r}"
+    return "the number of lines differs"
+
+
+def compile_text(source: str) -> str:
+    """Template source for the text of ``source``, a CSS-inlined HTML template."""
+    import lxml.html  # compile time only: a process with warm caches never loads them
+    from inscriptis.html_engine import Inscriptis
+
+    parts = scan(source)
+    prelude: list[str] = []
+    while parts and (_is_blank(parts[0]) or _is_prelude(parts[0])):
+        part = parts.pop(0)
+        if isinstance(part, Tag):
+            prelude.append(part.text)
+    items: list[str | int] = []
+    tags: list[Tag] = []
+    for part in parts:
+        if isinstance(part, str):
+            items.append(part)
+        elif part.kind == "raw":
+            items.append(part.raw_content)
+        elif part.kind != "comment":
+            items.append(len(tags))
+            tags.append(part)
+    prefix = "ekt"
+    while prefix in source:
+        prefix += "z"
+    token = re.compile(rf"{prefix}(\d+)w*y")
+
+    def html(padded: int, wrapped: set[int]) -> str:
+        """The HTML with placeholders; those with ``index % 2 == padded`` made wider."""
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                out.append(item)
+                continue
+            word = f"{prefix}{item}{_PAD if item % 2 == padded else ''}y"
+            out.append(f"<tr><td>{word}</td></tr>" if item in wrapped else word)
+        return "".join(out)
+
+    def laid_out_with(padded: int) -> str:
+        document = lxml.html.document_fromstring(html(padded, wrapped).strip())
+        _relocate(document, token, tags)
+        text = Inscriptis(document, config()).get_text()
+        return "\n".join(line.rstrip() for line in text.split("\n"))
+
+    wrapped = _place(html(-1, set()), token, tags)
+    laid_out = laid_out_with(-1)
+    canonical = _canonical(laid_out, token)
+    if any(_canonical(laid_out_with(padded), token) != canonical for padded in (0, 1)):
+        raise NotCompilable(
+            "the text layout depends on how wide values are (a table with several columns "
+            "or aligned cells around a tag)"
+        )
+    found = [int(match.group(1)) for match in token.finditer(laid_out)]
+    _check_order(tags, found)
+    _check_vanished(tags, set(found))
+
+    def spell_static(match: re.Match[str]) -> str:
+        if token.search(match.group()):
+            return match.group()  # spelled out at run time, with the values
+        return spell_link(match.group(1), match.group(2))
+
+    laid_out = MARKED_LINK.sub(spell_static, laid_out)
+    return "".join(prelude) + _template(laid_out, token, tags)
+
+
+def _is_blank(part: str | Tag) -> bool:
+    return isinstance(part, str) and not part.strip()
+
+
+def _is_prelude(part: str | Tag) -> bool:
+    return isinstance(part, Tag) and (
+        part.kind == "comment" or (part.keyword == "set" and "=" in part.body)
+    )
+
+
+def _relocate(document: Any, token: re.Pattern[str], tags: list[Tag]) -> None:
+    """Move statements that open or close an element's content into its first or last
+    text: on a line of their own they would count as content, and the margin inscriptis
+    drops at the start and end of an element would show. Only statements whose body renders
+    once (blocks, include scopes): moving a loop or a condition across the element's
+    boundary would change what repeats or what is left out."""
+
+    def statements_only(text: str | None) -> bool:
+        if not text or not token.search(text) or token.sub("", text).strip():
+            return False
+        return all(tags[int(m.group(1))].keyword in _TRANSPARENT for m in token.finditer(text))
+
+    for element in list(document.iter()):
+        if not isinstance(element.tag, str) or not len(element):
+            continue
+        if element.tag in _ROWS or element.tag in _TABLE_STRUCTURE:
+            continue
+        if statements_only(element.text):
+            target = _first_text(element[0])
+            if target is not None:
+                moved = "".join(m.group() for m in token.finditer(element.text))
+                element.text = None
+                _put(target, moved, first=True)
+        last = element[-1]
+        if statements_only(last.tail):
+            target = _last_text(last)
+            if target is not None:
+                moved = "".join(m.group() for m in token.finditer(last.tail))
+                last.tail = None
+                _put(target, moved, first=False)
+
+
+def _opaque(element: Any) -> bool:
+    return (
+        not isinstance(element.tag, str)
+        or element.tag in _VOID
+        or bool(_HIDDEN.search(element.get("style") or ""))
+    )
+
+
+def _first_text(element: Any) -> tuple[Any, str] | None:
+    """Where the first text of ``element`` goes: (element, "text") or (element, "tail")."""
+    if _opaque(element):
+        return None
+    if element.text and element.text.strip():
+        return element, "text"
+    if len(element):
+        found = _first_text(element[0])
+        if found is not None:
+            return found
+    if element.tag in _TABLE_STRUCTURE or element.tag in _ROWS:
+        return None
+    return element, "text"
+
+
+def _last_text(element: Any) -> tuple[Any, str] | None:
+    if _opaque(element):
+        return None
+    if len(element):
+        last = element[-1]
+        if last.tail and last.tail.strip():
+            return last, "tail"
+        found = _last_text(last)
+        if found is not None:
+            return found
+        if element.tag not in _TABLE_STRUCTURE and element.tag not in _ROWS:
+            return last, "tail"
+        return None
+    if element.tag in _TABLE_STRUCTURE or element.tag in _ROWS:
+        return None
+    return element, "text"
+
+
+def _put(target: tuple[Any, str], tokens: str, *, first: bool) -> None:
+    element, where = target
+    current = getattr(element, where) or ""
+    setattr(element, where, tokens + current if first else current + tokens)
+
+
+def _canonical(text: str, token: re.Pattern[str]) -> str:
+    return token.sub(lambda match: f"\x00{match.group(1)}\x00", text)
+
+
+def _where(tag: Tag) -> str:
+    # The tag as written: line numbers of the inlined template are not the file's.
+    return tag.text
+
+
+def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
+    """Refuse tags where the text cannot follow them; the statements between table rows,
+    which must be wrapped in a row of their own to stay in place."""
+    import lxml.html
+
+    wrapped: set[int] = set()
+    document = lxml.html.document_fromstring(html)
+    for element in document.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments and processing instructions: their tags vanish
+        for name, value in element.attrib.items():
+            for match in token.finditer(name):
+                raise NotCompilable(f"{_where(tags[int(match.group(1))])} writes attributes")
+            for match in token.finditer(value):
+                tag = tags[int(match.group(1))]
+                if tag.kind != "var":
+                    raise NotCompilable(f"{_where(tag)} inside the {name}= attribute")
+                if name.lower() in _LAYOUT_ATTRIBUTES:
+                    raise NotCompilable(f"{_where(tag)} in {name}= decides the text layout")
+        preformatted = any(
+            _preformatted(ancestor)
+            for ancestor in element.iterancestors()
+            if isinstance(ancestor.tag, str)
+        )
+        parent = element.getparent()
+        for text, container in ((element.text, element), (element.tail, parent)):
+            if not text or container is None:
+                continue
+            for match in token.finditer(text):
+                index = int(match.group(1))
+                tag = tags[index]
+                if _in_columns(container):
+                    raise NotCompilable(
+                        f"{_where(tag)} is in a table with several columns, laid out as "
+                        "wide as their values"
+                    )
+                if preformatted or (container is element and _preformatted(element)):
+                    raise NotCompilable(f"{_where(tag)} in preformatted text")
+                if container.tag in _TABLE_STRUCTURE:
+                    if tag.kind == "var" or tag.kind == "trans":
+                        raise NotCompilable(f"{_where(tag)} prints text between table rows")
+                    wrapped.add(index)
+                elif container.tag == "tr":
+                    raise NotCompilable(f"{_where(tag)} between the cells of a table row")
+    return wrapped
+
+
+def _in_columns(element: Any) -> bool:
+    """Whether ``element`` is inside a table (at any depth) that has a row of two cells."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag == "table":
+            rows = ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+            if any(len(row.xpath("./td | ./th")) > 1 for row in rows):
+                return True
+    return False
+
+
+def _preformatted(element: Any) -> bool:
+    return element.tag in ("pre", "textarea") or bool(
+        _WHITE_SPACE_PRE.search(element.get("style") or "")
+    )
+
+
+def _check_order(tags: list[Tag], found: list[int]) -> None:
+    """Every tag shows once at most, statements in their order, and each value between the
+    same statements as in the HTML (so in the same loop and branch)."""
+    if len(found) != len(set(found)):
+        raise NotCompilable("the HTML parser copied a tag")
+    statements = [index for index in found if tags[index].kind == "stmt"]
+    if statements != sorted(statements):
+        raise NotCompilable("the HTML parser moved a statement")
+    surviving = set(statements)
+    expected: dict[int, int] = {}
+    last = -1
+    for index in range(len(tags)):
+        if index in surviving:
+            last = index
+        else:
+            expected[index] = last
+    last = -1
+    for index in found:
+        if index in surviving:
+            last = index
+        elif expected[index] != last:
+            raise NotCompilable(f"{_where(tags[index])} moves out of its block in the text")
+
+
+def _delta(tag: Tag) -> int:
+    keyword = tag.keyword
+    if keyword in _OPENERS:
+        return 1
+    if keyword.startswith("end"):
+        return -1
+    return 0
+
+
+def _check_vanished(tags: list[Tag], found: set[int]) -> None:
+    """Statements hidden from the text (in hidden elements, comments, the head) must go
+    as whole blocks: an ``if`` with its ``endif``, never a ``set`` alone."""
+    depth = 0
+    run: list[Tag] = []
+    for index, tag in enumerate(tags):
+        if tag.kind != "stmt":
+            continue
+        if index in found:
+            if run and depth != 0:
+                raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
+            run, depth = [], 0
+            continue
+        if tag.keyword == "set" or (tag.keyword in _MIDDLES and depth == 0):
+            raise NotCompilable(f"{_where(tag)} is hidden from the text but not its block")
+        run.append(tag)
+        depth += _delta(tag)
+        if depth < 0:
+            raise NotCompilable(f"{_where(tag)} is hidden from the text but not its block")
+    if run and depth != 0:
+        raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
+
+
+def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
+    out: list[str] = []
+    for line in laid_out.split("\n"):
+        matches = list(token.finditer(line))
+        kinds = {tags[int(m.group(1))].kind == "stmt" for m in matches}
+        only_tags = bool(matches) and not token.sub("", line).strip()
+        if only_tags and kinds == {True}:
+            out.extend(_tag_source(tags[int(m.group(1))]) for m in matches)
+            continue
+        if only_tags and len(kinds) > 1:
+            first = tags[int(matches[0].group(1))]
+            raise NotCompilable(f"{_where(first)} opens a line of tags only, which may be empty")
+        pos = 0
+        for number, match in enumerate(matches):
+            tag = tags[int(match.group(1))]
+            before = line[pos : match.start()]
+            previous = tags[int(matches[number - 1].group(1))] if number else None
+            if pos > 0 or before.strip():  # spaces opening a line are indentation: kept
+                before = _soften_edges(
+                    before,
+                    left=previous is not None and previous.kind == "stmt",
+                    right=tag.kind == "stmt",
+                )
+            out.append(_literal(before))
+            after = line[match.end() : match.end() + 1]
+            following = number + 1 < len(matches) and matches[number + 1].start() == match.end()
+            out.append(
+                _tag_source(
+                    tag,
+                    solid_start=not before.strip(" ") or before[-1] in (" ", SOFT),
+                    # A line of values alone must not be empty: an empty element has no line.
+                    solid_end=after == " " or following or only_tags,
+                )
+            )
+            pos = match.end()
+        rest = line[pos:]
+        last = tags[int(matches[-1].group(1))] if matches else None
+        if last is not None and last.kind == "stmt":
+            rest = _soften_edges(rest, left=True, right=False)
+        out.append(_literal(rest))
+        out.append("\n")
+    return "".join(out)
+
+
+def _soften_edges(text: str, *, left: bool, right: bool) -> str:
+    """Spaces next to a tag become soft: they collapse with what the tag prints."""
+    if right:
+        stripped = text.rstrip(" ")
+        text = stripped + SOFT * (len(text) - len(stripped))
+    if left:
+        stripped = text.lstrip(" ")
+        text = SOFT * (len(text) - len(stripped)) + stripped
+    return text
+
+
+def _literal(text: str) -> str:
+    if not text:
+        return ""
+    if "{" not in text and not _JINJA_OPENER.search(text):
+        return text
+    escaped = text.encode("unicode-escape").decode("ascii").replace("'", "\\'")
+    return "{{ '" + escaped + "' }}"
+
+
+def _tag_source(tag: Tag, *, solid_start: bool = False, solid_end: bool = False) -> str:
+    """The tag for the text template: whitespace control off, values checked (see
+    :func:`_checker`)."""
+    check = {
+        (False, False): "_ek_text",
+        (True, False): "_ek_start",
+        (False, True): "_ek_end",
+        (True, True): "_ek_solid",
+    }[solid_start, solid_end]
+    if tag.kind == "var":
+        return "{{ (" + tag.body + ")|" + check + " }}"
+    if tag.kind == "trans":
+        return "{%+ filter " + check + " +%}" + tag.text + "{%+ endfilter +%}"
+    return "{%+ " + tag.body + " +%}"
