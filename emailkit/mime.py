@@ -18,59 +18,73 @@ import time
 from collections.abc import Iterable, Mapping
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid, parseaddr
+from email.policy import SMTP, strict
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import flask_mail
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 
-from . import wire
-from .errors import AddressError, HeaderError
+from . import headers, wire
+from .addresses import Mailbox, Recipient, mailboxes, one_mailbox, read
+from .errors import HeaderError
 
-Recipient = str | tuple[str, str]
 AttachmentSource = str | os.PathLike[str] | bytes
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_CID_SCHEME = re.compile("cid:", re.IGNORECASE)
+# RFC 5322 field names: printable ASCII but the colon.
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]{1,76}\Z")
+# RFC 2045 tokens, for content types and dispositions.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}\Z")
+_DISPOSITION = re.compile(rf"{_TOKEN}\Z")
+# What may stand between < and > in a Message-ID or Content-ID: printable ASCII, no space.
+_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}\Z")
+# Headers the message writes itself, and where their value comes from instead.
+_OWNED = {
+    "from": "pass sender=... (or set MAIL_DEFAULT_SENDER)",
+    "to": "pass to=...",
+    "cc": "pass cc=...",
+    "bcc": "pass bcc=...",
+    "reply-to": "pass reply_to=...",
+    "subject": "the subject comes from the email's subject.txt",
+    "date": "the date is set when the message is sent",
+    "message-id": "pass message_id=...",
+    "mime-version": "the MIME structure is written from the parts",
+}
 
 
-def check_header(field: str, value: object) -> None:
-    """Refuse a header value holding CR or LF: it could smuggle in headers of its own."""
-    text = " ".join(value) if isinstance(value, tuple) else str(value)
-    if "\r" in text or "\n" in text:
-        raise HeaderError(
-            f"{field} contains a line break ({text!r}); a header value must be one line. "
-            "Remove CR and LF from the value."
+def check_header(field: str, value: object, *, email: str = "") -> None:
+    """Refuse a header value holding a line break or a control character: it could smuggle
+    in headers of its own, and it cannot be written as one line."""
+    text = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    headers.check(field, text, email=email)
+
+
+def check_unsubscribe_url(url: str, *, email: str = "") -> None:
+    """Refuse an unsubscribe URL that cannot go in ``List-Unsubscribe: <url>`` as it is."""
+    headers.check("unsubscribe_url", url, email=email)
+    problem = None
+    if not url.isascii():
+        problem = "holds non-ASCII characters; percent-encode them (RFC 3986)"
+    elif any(char in url for char in " <>"):
+        problem = "holds a space or an angle bracket; percent-encode it"
+    elif len(url) > headers.MAX_LINE - 4:
+        problem = (
+            f"is {len(url):,} characters long; a header line holds at most "
+            f"{headers.MAX_LINE} octets, so keep the URL under {headers.MAX_LINE - 4} "
+            "(e.g. a short token that your server maps to the long one)"
         )
-
-
-def check_address(field: str, value: Recipient) -> None:
-    """Refuse a malformed address, naming the field; display names are allowed."""
-    check_header(field, value)
-    address = value[1] if isinstance(value, tuple) else parseaddr(value)[1]
-    problem = _address_problem(address)
     if problem:
-        raise AddressError(f"{field} address {value!r} is not valid: {problem} Fix the address.")
-
-
-@functools.lru_cache(maxsize=4096)
-def _address_problem(address: str) -> str | None:
-    """Why ``address`` is not valid, or None; cached, since senders repeat on every message."""
-    try:
-        validate_email(address, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
-        return str(error)
-    return None
+        where = f"{email}: " if email else ""
+        raise HeaderError(f"{where}unsubscribe_url {url[:60]!r} {problem}.")
 
 
 def recipients_list(value: Recipient | Iterable[Recipient] | None) -> list[Recipient]:
-    """``"a@x"``, ``("Name", "a@x")`` or an iterable of those, as a list."""
-    if value is None:
-        return []
-    if isinstance(value, (str, tuple)):
-        return [value]
-    return list(value)
+    """``"a@x"``, ``"a@x, b@y"``, ``("Name", "a@x")`` or an iterable of those, as a list of
+    single addresses (AddressError for anything else)."""
+    return [mailbox.recipient for mailbox in mailboxes("to", value)]
 
 
 def attachment(
@@ -114,7 +128,7 @@ def content_id(item: flask_mail.Attachment) -> str | None:
 
 
 def cid_references(html: str) -> set[str]:
-    if "cid:" not in html.lower():  # a plain search is much faster than the pattern
+    if "cid:" not in html and _CID_SCHEME.search(html) is None:  # fast for the usual none
         return set()
     return set(_CID_REFERENCE.findall(html))
 
@@ -131,11 +145,10 @@ def _guess_type(filename: str | None) -> str:
     return guessed or "application/octet-stream"
 
 
-def _message_id_domain(sender: Recipient | None) -> str:
-    """The sender's domain (so Message-IDs align with From), else this host's name."""
-    address = (sender[1] if isinstance(sender, tuple) else parseaddr(sender)[1]) if sender else ""
-    domain = address.rpartition("@")[2]
-    return domain.encode("idna").decode("ascii") if domain else _host_name()
+def _default_sender() -> Recipient | None:
+    if has_app_context() and "mail" in current_app.extensions:
+        return current_app.extensions["mail"].default_sender
+    return None
 
 
 @functools.cache
@@ -143,32 +156,28 @@ def _host_name() -> str:
     return socket.getfqdn()
 
 
-def _default_sender() -> Recipient | None:
-    if has_app_context() and "mail" in current_app.extensions:
-        return current_app.extensions["mail"].default_sender
-    return None
-
-
 class Message(flask_mail.Message):
     """A Flask-Mail message with encoded parts (every line within 998 octets).
 
-    Every address is validated and every header value checked for CR/LF when it is built.
-    ``email_name`` names the email it was rendered from, for logs and stored copies.
-    Send it with Flask-Mail as usual (``mail.send(message)``); ``as_bytes()`` works with or
-    without an application context.
+    Every address is parsed and validated, and every header value checked, when it is built:
+    bad input raises :class:`~emailkit.AddressError` or :class:`~emailkit.HeaderError` here,
+    not while sending. ``recipients``, ``cc``, ``bcc`` and ``reply_to`` hold one address per
+    item afterwards (``"a@x, b@y"`` becomes two). ``email_name`` names the email it was
+    rendered from, for errors, logs and stored copies. Send it with Flask-Mail as usual
+    (``mail.send(message)``); ``as_bytes()`` works with or without an application context.
     """
 
     def __init__(
         self,
         subject: str = "",
-        recipients: Iterable[Recipient] | None = None,
+        recipients: Recipient | Iterable[Recipient] | None = None,
         body: str | None = None,
         html: str | None = None,
         sender: Recipient | None = None,
-        cc: Iterable[Recipient] | None = None,
-        bcc: Iterable[Recipient] | None = None,
+        cc: Recipient | Iterable[Recipient] | None = None,
+        bcc: Recipient | Iterable[Recipient] | None = None,
         attachments: list[flask_mail.Attachment] | None = None,
-        reply_to: Recipient | None = None,
+        reply_to: Recipient | Iterable[Recipient] | None = None,
         date: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
@@ -177,12 +186,20 @@ class Message(flask_mail.Message):
         # Flask-Mail's constructor is not called: it looks up the app for a default sender
         # and makes a Message-ID with socket.getfqdn(), a DNS lookup, for every message.
         # These are the attributes it sets, which Flask-Mail's connection reads.
+        self.email_name = email_name
+        name = email_name
+        self._to, self.recipients = read("to", recipients, email=name)
+        self._cc, self.cc = read("cc", cc, email=name)
+        self._bcc, self.bcc = read("bcc", bcc, email=name)
+        self._reply_to, reply_to_items = read("reply_to", reply_to, email=name)
+        if not sender:
+            sender = _default_sender()
+            self._from = one_mailbox("sender (MAIL_DEFAULT_SENDER)", sender, email=name)
+        else:
+            self._from = one_mailbox("sender", sender, email=name)
         self.subject = subject
-        self.recipients = list(recipients or [])
-        self.sender = sender or _default_sender()  # type: ignore[assignment]
-        self.reply_to = reply_to
-        self.cc = list(cc or [])
-        self.bcc = list(bcc or [])
+        self.sender = sender if self._from else None  # type: ignore[assignment]
+        self.reply_to = reply_to_items[0] if len(reply_to_items) == 1 else reply_to_items or None  # type: ignore[assignment]
         self.body = body
         self.alts: dict[str, str] = {}
         self.html = html
@@ -192,29 +209,37 @@ class Message(flask_mail.Message):
         self.mail_options: list[str] = []
         self.rcpt_options: list[str] = []
         self.attachments = list(attachments or [])
-        self.email_name = email_name
         self._check_headers()
-        self.msgId = message_id or make_msgid(domain=_message_id_domain(self.sender))
+        if message_id is not None:
+            _check_id("message_id", message_id, email=name)
+        domain = self._from.address.rpartition("@")[2] if self._from else _host_name()
+        self.msgId = message_id or make_msgid(domain=domain)
 
     def _check_headers(self) -> None:
-        check_header("subject", self.subject)
-        if self.sender:
-            check_address("sender", self.sender)
-        if self.reply_to:
-            check_address("reply_to", self.reply_to)
-        for field in ("recipients", "cc", "bcc"):
-            for address in getattr(self, field):
-                check_address("to" if field == "recipients" else field, address)
-        for name, value in (self.extra_headers or {}).items():
-            check_header(f"header name {name!r}", name)
-            check_header(f"header {name!r}", value)
+        name = self.email_name
+        if not isinstance(self.subject, str):
+            raise HeaderError(f"{_where(name)}subject must be a str, not {self.subject!r}")
+        headers.check("subject", self.subject, email=name)
+        for key, value in (self.extra_headers or {}).items():
+            _check_extra_header(key, value, email=name)
+        for index, item in enumerate(self.attachments):
+            _check_attachment(item, index, email=name)
 
     @property
     def envelope_recipients(self) -> list[str]:
-        """Every address the message goes to (To, Cc and Bcc), without display names."""
-        addresses = [*self.recipients, *self.cc, *self.bcc]
-        found = (a[1] if isinstance(a, tuple) else parseaddr(a)[1] for a in addresses)
-        return list(dict.fromkeys(found))
+        """Every address the message goes to (To, Cc and Bcc): no display names, domains in
+        ASCII, each once."""
+        return list(dict.fromkeys(m.address for m in (*self._to, *self._cc, *self._bcc)))
+
+    @property
+    def envelope_sender(self) -> str | None:
+        """The From address for SMTP's ``MAIL FROM``: no display name, domain in ASCII."""
+        return self._from.address if self._from else None
+
+    @property
+    def send_to(self) -> set[str]:  # type: ignore[override]
+        """What Flask-Mail's connection sends to: :attr:`envelope_recipients`."""
+        return set(self.envelope_recipients)
 
     def freeze(self) -> None:
         """Fix the Date and encode now; sending (and every retry) reuses these bytes."""
@@ -228,23 +253,22 @@ class Message(flask_mail.Message):
         return encoded if encoded is not None else self._encode()
 
     def _encode(self) -> bytes:
-        headers = []
+        lines = []
         if self.subject:
-            headers.append(("Subject", wire.unstructured("Subject", self.subject)))
-        if self.sender:
-            headers.append(("From", wire.addresses([_pair(self.sender)])))
-        if self.recipients:
-            to = [_pair(r) for r in dict.fromkeys(self.recipients)]
-            headers.append(("To", wire.addresses(to)))
-        if self.cc:
-            headers.append(("Cc", wire.addresses([_pair(r) for r in dict.fromkeys(self.cc)])))
-        if self.reply_to:
-            headers.append(("Reply-To", wire.addresses([_pair(self.reply_to)])))
-        headers.append(("Date", formatdate(self.date or time.time(), localtime=True)))
-        headers.append(("Message-ID", self.msgId))
+            lines.append(("Subject", headers.unstructured("Subject", self.subject)))
+        if self._from:
+            lines.append(("From", headers.address_list("From", [self._from])))
+        if self._to:
+            lines.append(("To", headers.address_list("To", _unique(self._to))))
+        if self._cc:
+            lines.append(("Cc", headers.address_list("Cc", _unique(self._cc))))
+        if self._reply_to:
+            lines.append(("Reply-To", headers.address_list("Reply-To", self._reply_to)))
+        lines.append(("Date", formatdate(self.date or time.time(), localtime=True)))
+        lines.append(("Message-ID", self.msgId))
         for name, value in (self.extra_headers or {}).items():
-            headers.append((name, wire.unstructured(name, value)))
-        headers.append(("MIME-Version", "1.0"))
+            lines.append((name, _extra_value(name, value)))
+        lines.append(("MIME-Version", "1.0"))
         body = wire.text_part(self.body or "", "plain")
         if self.html is not None:
             body = wire.multipart("alternative", [body, wire.text_part(self.html, "html")])
@@ -254,7 +278,7 @@ class Message(flask_mail.Message):
             body = wire.multipart("related", [body, *inline])
         if files:
             body = wire.multipart("mixed", [body, *files])
-        return wire.write(headers, body)
+        return wire.write(lines, body)
 
     def as_string(self) -> str:
         return self.as_bytes().decode("ascii")
@@ -262,6 +286,101 @@ class Message(flask_mail.Message):
     def _message(self) -> EmailMessage:  # type: ignore[override]
         """The message parsed by the standard library, for code that wants that object."""
         return message_from_bytes(self.as_bytes(), policy=SMTP)  # type: ignore[return-value]
+
+
+def _unique(found: list[Mailbox]) -> list[Mailbox]:
+    return list(dict.fromkeys(found))
+
+
+def _check_extra_header(name: object, value: object, *, email: str) -> None:
+    where = _where(email)
+    if not isinstance(name, str) or not _FIELD_NAME.match(name):
+        raise HeaderError(
+            f"{where}header name {name!r} is not a valid field name: use 1 to 76 printable "
+            "ASCII characters without spaces or colons, e.g. 'X-Campaign'."
+        )
+    lowered = name.lower()
+    instead = _OWNED.get(lowered)
+    if instead is None and lowered.startswith("content-") and lowered != "content-language":
+        instead = "the MIME structure is written from the parts; pass attachments=..."
+    if instead is not None:
+        raise HeaderError(
+            f"{where}header {name!r} is written by emailkit and cannot be set in headers=; "
+            f"{instead}."
+        )
+    if not isinstance(value, str):
+        raise HeaderError(f"{where}header {name!r} value must be a str, not {value!r}.")
+    headers.check(f"header {name!r}", value, email=email)
+    if value.strip() != value:
+        raise HeaderError(
+            f"{where}header {name!r} value {value[:60]!r} starts or ends with whitespace, "
+            "which a header cannot keep; strip it."
+        )
+    try:
+        _extra_value(name, value)
+    except HeaderError as error:
+        raise HeaderError(f"{where}{error}") from None
+
+
+def _extra_value(name: str, value: str) -> str:
+    if value.isascii() and not headers.looks_encoded(value):
+        return headers.raw(name, value)
+    return headers.unstructured(name, value)
+
+
+def _check_attachment(item: object, index: int, *, email: str) -> None:
+    where = _where(email)
+    if not isinstance(item, flask_mail.Attachment):
+        raise HeaderError(f"{where}attachments[{index}] is {item!r}, not an attachment.")
+    label = f"attachments[{index}]"
+    filename = item.filename
+    if filename is not None:
+        if not isinstance(filename, str):
+            raise HeaderError(f"{where}{label} filename must be a str, not {filename!r}.")
+        headers.check(f"{label} filename", filename, email=email)
+    content_type = item.content_type or "application/octet-stream"
+    headers.check(f"{label} content type", content_type, email=email)
+    if not _content_type_ok(content_type):
+        raise HeaderError(
+            f"{where}{label} content type {content_type!r} is not a MIME type; pass one such "
+            "as 'application/pdf' (or leave it out to guess it from the filename)."
+        )
+    disposition = item.disposition or "attachment"
+    if not _DISPOSITION.match(disposition):
+        raise HeaderError(
+            f"{where}{label} disposition {disposition!r} is not valid; use 'attachment' "
+            "or 'inline'."
+        )
+    cid = content_id(item)
+    if cid is not None:
+        _check_id(f"{label} content id", cid, email=email, brackets=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type_ok(value: str) -> bool:
+    if _CONTENT_TYPE.match(value):
+        return True
+    if not value.isascii() or ";" not in value:
+        return False
+    try:
+        parsed = strict.header_factory("content-type", value)
+    except Exception:  # the standard library's parser raises on some malformed input
+        return False
+    return not parsed.defects and _CONTENT_TYPE.match(value.split(";")[0].strip()) is not None
+
+
+def _check_id(field: str, value: object, *, email: str, brackets: bool = True) -> None:
+    """A Message-ID (``<left@right>``) or a Content-ID (without the brackets)."""
+    inner = value[1:-1] if brackets and isinstance(value, str) else value
+    ok = isinstance(inner, str) and _ID.match(inner) is not None
+    if ok and brackets:
+        ok = isinstance(value, str) and value.startswith("<") and value.endswith(">")
+    if not ok:
+        shape = "'<unique@example.com>' (see email.utils.make_msgid)" if brackets else "'logo'"
+        raise HeaderError(
+            f"{_where(email)}{field} {value!r} is not valid: use printable ASCII without "
+            f"spaces, angle brackets or control characters, like {shape}."
+        )
 
 
 def _file_part(item: flask_mail.Attachment) -> wire.Part:
@@ -276,5 +395,5 @@ def _file_part(item: flask_mail.Attachment) -> wire.Part:
     )
 
 
-def _pair(value: Recipient) -> tuple[str, str]:
-    return value if isinstance(value, tuple) else parseaddr(value)
+def _where(email: str) -> str:
+    return f"{email}: " if email else ""

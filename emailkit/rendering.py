@@ -17,14 +17,14 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
+from .headers import forbidden
 from .mime import (
     Message,
     Recipient,
     as_attachment,
-    check_header,
+    check_unsubscribe_url,
     cid_references,
     content_id,
-    recipients_list,
 )
 from .templates import HTML, SUBJECT, TEXT, CompiledEmail, LineBreakInHeader
 from .text import html_to_text
@@ -66,7 +66,7 @@ class Rendered:
         *,
         cc: Recipient | Iterable[Recipient] | None = None,
         bcc: Recipient | Iterable[Recipient] | None = None,
-        reply_to: Recipient | None = None,
+        reply_to: Recipient | Iterable[Recipient] | None = None,
         sender: Recipient | None = None,
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -74,6 +74,9 @@ class Rendered:
     ) -> Message:
         """A :class:`~emailkit.mime.Message`: text then HTML (UTF-8), attachments and
         inline images (see :func:`~emailkit.attachment`, :func:`~emailkit.inline_image`).
+
+        Addresses may be ``"ada@example.com"``, ``"Ada <ada@example.com>"``, a
+        ``(name, address)`` pair, a string of comma-separated addresses, or a list of those.
         """
         files = [as_attachment(item) for item in attachments or ()]
         html = self.html
@@ -91,18 +94,18 @@ class Rendered:
         if self.language:
             extra.setdefault("Content-Language", self.language)
         if self.unsubscribe_url:
-            check_header("unsubscribe_url", self.unsubscribe_url)
+            check_unsubscribe_url(self.unsubscribe_url, email=self.email)
             extra.setdefault("List-Unsubscribe", f"<{self.unsubscribe_url}>")
             if self.unsubscribe_url.startswith("https:"):
                 extra.setdefault("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         return Message(
             subject=self.subject,
-            recipients=recipients_list(to),
+            recipients=to,
             body=self.text,
             html=html,
             sender=sender,
-            cc=recipients_list(cc),
-            bcc=recipients_list(bcc),
+            cc=cc,
+            bcc=bcc,
             reply_to=reply_to,
             attachments=files,
             extra_headers=extra,
@@ -168,9 +171,11 @@ def _generated_text(compiled: CompiledEmail, context: dict[str, Any], html: str)
 def _line_break_error(email: Email, value: object) -> HeaderError:
     fields = [name for name, v in email.field_values().items() if _holds(v, value)]
     source = f"field {fields[0]!r}" if fields else f"value {str(value)[:60]!r}"
+    problem = forbidden(str(value)) or "a line break"
     return HeaderError(
-        f"{type(email).__name__}: {SUBJECT} takes {source}, which contains a line break; "
-        "a subject must be one line. Remove CR and LF from the value before rendering."
+        f"{type(email).__name__}: {SUBJECT} takes {source}, which contains {problem}; "
+        "a subject must be one line of text. Remove line breaks and control characters "
+        "from the value before rendering."
     )
 
 

@@ -26,6 +26,7 @@ from jinja2 import (
 from . import compilecache, locales, mjml
 from .errors import TemplateError
 from .flatten import Flattened, Unflattenable, flatten
+from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
 from .texttemplate import CHECKS as TEXT_CHECKS
 from .texttemplate import GeneratedText, NotCompilable, compile_text
@@ -37,7 +38,8 @@ MJML = "body.mjml"  # written instead of body.html: compiled to it once (see ema
 
 
 class LineBreakInHeader(Exception):
-    """Raised while rendering a subject when a value brings a CR or LF into it."""
+    """Raised while rendering a subject when a value brings a line break (CR, LF, U+2028...)
+    or another control character into it: collapsing it to a space would change the value."""
 
     def __init__(self, value: object) -> None:
         super().__init__(value)
@@ -45,10 +47,12 @@ class LineBreakInHeader(Exception):
 
 
 def _single_line(value: object) -> object:
-    if value is not None and not isinstance(value, (int, float)):
-        text = str(value)
-        if "\n" in text or "\r" in text:
-            raise LineBreakInHeader(value)
+    if (
+        value is not None
+        and not isinstance(value, (int, float))
+        and forbidden(str(value)) is not None
+    ):
+        raise LineBreakInHeader(value)
     return value
 
 

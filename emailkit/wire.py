@@ -2,9 +2,9 @@
 
 The standard library's ``EmailMessage`` parses every header it is given into structured
 objects and back; for a 20 KB message that took 1.7 ms, more than rendering it. This writes
-the same RFC 5322 / MIME output directly: 7-bit only, CRLF line ends, headers folded (RFC 2047
-words for non-ASCII), text in quoted-printable, files in base64, so no line exceeds 78
-characters in the body or 998 anywhere.
+the same RFC 5322 / MIME output directly: 7-bit only, CRLF line ends, header values as
+:mod:`emailkit.headers` encodes and folds them, text in quoted-printable, files in base64, so
+no line exceeds 78 characters in the body or 998 anywhere.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from email.header import Header
-from email.utils import encode_rfc2231, formataddr
+
+from .headers import mime_parameters
 
 CRLF = "\r\n"
 
@@ -48,13 +48,18 @@ def file_part(
     disposition: str,
     content_id: str | None = None,
 ) -> Part:
-    """A file in base64; ``content_id`` makes it addressable as ``cid:`` from the HTML."""
+    """A file in base64; ``content_id`` makes it addressable as ``cid:`` from the HTML.
+
+    ``content_type``, ``filename`` and ``content_id`` are checked by the caller.
+    """
     headers = [("Content-Type", content_type)]
     if filename:
-        headers[0] = ("Content-Type", f"{content_type}; {_parameter('name', filename)}")
-        headers.append(
-            ("Content-Disposition", f"{disposition}; {_parameter('filename', filename)}")
+        type_value = mime_parameters("Content-Type", content_type, [("name", filename)])
+        headers[0] = ("Content-Type", type_value)
+        disposition_value = mime_parameters(
+            "Content-Disposition", disposition, [("filename", filename)]
         )
+        headers.append(("Content-Disposition", disposition_value))
     else:
         headers.append(("Content-Disposition", disposition))
     headers.append(("Content-Transfer-Encoding", "base64"))
@@ -89,31 +94,3 @@ def _write_part(part: Part, out: list[str]) -> None:
         out.append(f"--{boundary}{CRLF}")
         _write_part(child, out)
     out.append(f"--{boundary}--{CRLF}")
-
-
-def unstructured(name: str, value: str) -> str:
-    """A header value such as Subject, RFC 2047-encoded when not ASCII and folded when long."""
-    if value.isascii() and len(name) + len(value) < 76:
-        return value
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    return Header(value, charset, header_name=name).encode(linesep=CRLF)
-
-
-def addresses(values: list[tuple[str, str]]) -> str:
-    """An address list, display names encoded, one address per folded line when long."""
-    formatted = [formataddr((name, _ascii_domain(addr)), charset="utf-8") for name, addr in values]
-    joined = ", ".join(formatted)
-    return joined if len(joined) < 70 else f",{CRLF} ".join(formatted)
-
-
-def _ascii_domain(address: str) -> str:
-    local, at, domain = address.rpartition("@")
-    if not at or domain.isascii():
-        return address
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
-
-
-def _parameter(name: str, value: str) -> str:
-    if value.isascii() and '"' not in value and "\\" not in value:
-        return f'{name}="{value}"'
-    return f"{name}*={encode_rfc2231(value, 'utf-8')}"
