@@ -5,11 +5,13 @@ controls, DEL and the Unicode line breaks are refused with :class:`HeaderError`,
 into spaces. The writers then keep every line within 998 octets (78 where the value allows)
 and every encoded-word within RFC 2047's 75 characters.
 
-Short plain-ASCII values, the usual case, are written as they are. Non-ASCII text goes through
-:func:`encoded_words`, a few lines measured at a hundredth of ``email.header``'s cost (the
-non-ASCII subject of every message). ASCII text that must be folded and MIME parameters that
-need RFC 2231 go through the standard library's ``email.policy``. The tests check each path
-against the standard library's parser.
+Short plain-ASCII values, the usual case, are written as they are; longer ones are folded at
+their spaces. Other text goes through :func:`encoded_words`, a few lines that cost about a
+hundredth of ``email.header`` (the non-ASCII subject of every message). ``email.policy`` is not
+used for these: on Python 3.11 its folder writes 77-character encoded-words for long ASCII
+words and leaves a 1,500-character display name on one line. MIME parameters that need
+RFC 2231 (long or non-ASCII filenames) do go through ``email.policy``. The property tests
+check every path against the standard library's parser.
 """
 
 from __future__ import annotations
@@ -80,12 +82,14 @@ def unstructured(name: str, value: str) -> str:
 
     It parses back to exactly ``value``. Non-ASCII text becomes RFC 2047 encoded-words.
     """
-    if len(name) + len(value) <= LINE - 2 and is_plain(value):
-        return value
     if is_plain(value):
-        return _policy_fold(name, value)
+        if len(name) + len(value) <= LINE - 2:
+            return value
+        words = value.split(" ")
+        if max(map(len, words)) < LINE - 1:
+            return fold(name, words, limit=LINE)
     words = encoded_words(value, first=WORD_LINE - len(name) - 2)
-    return fold(name, [word for word in words if word], limit=WORD_LINE)
+    return fold(name, words, limit=WORD_LINE)
 
 
 def raw(name: str, value: str) -> str:
@@ -98,7 +102,7 @@ def raw(name: str, value: str) -> str:
         return value
     words = value.split(" ")
     longest = max(words, key=len)
-    if len(longest) + 1 > MAX_LINE:
+    if len(longest) + 1 > MAX_LINE or len(name) + 2 + len(words[0]) > MAX_LINE:
         raise HeaderError(
             f"header {name!r} has a word of {len(longest):,} characters "
             f"({_excerpt(longest)}); a header line holds at most {MAX_LINE} octets. "
@@ -109,7 +113,8 @@ def raw(name: str, value: str) -> str:
 
 def fold(name: str, tokens: list[str], *, limit: int) -> str:
     """``tokens`` joined by single spaces, each space becoming a fold where a line would
-    pass ``limit``; a token longer than that gets a line of its own.
+    pass ``limit``; a token longer than that gets a line of its own (the first stays on the
+    line of ``name:``, which some parsers would otherwise read with a leading space).
 
     Unfolding (removing each CRLF) gives back the joined tokens exactly.
     """
@@ -118,13 +123,9 @@ def fold(name: str, tokens: list[str], *, limit: int) -> str:
     used = len(name) + 1  # "Name:"
     for token in tokens:
         width = 1 + len(token)
-        if used + width > limit:
-            if any(current):  # never leave a line of only whitespace
-                lines.append(" ".join(current))
-                current, used = [], 0
-            elif not lines and not current:  # start on the line after "Name:"
-                lines.append("")
-                used = 0
+        if used + width > limit and any(current):  # never leave a line of only whitespace
+            lines.append(" ".join(current))
+            current, used = [], 0
         current.append(token)
         used += width
     lines.append(" ".join(current))
@@ -135,7 +136,7 @@ def encoded_words(text: str, *, first: int = WORD_LINE - 1) -> list[str]:
     """``text`` as RFC 2047 encoded-words (UTF-8, Q or B, whichever is shorter).
 
     Each word holds whole characters and is at most 75 characters long; the first at most
-    ``first`` (an empty first word means there is no room for one). Readers join adjacent
+    ``first``, or one character if ``first`` leaves no room. Readers join adjacent
     encoded-words without the whitespace between them, so the words decode to ``text``.
     """
     pieces = [_Q_PIECES.get(char) or _q_piece(char) for char in text]
@@ -163,8 +164,8 @@ def _pack(pieces: list[str], encoding: str, first: int) -> list[str]:
     current: list[str] = []
     size = 0
     for piece in pieces:
-        if size + len(piece) > room:
-            words.append(f"=?utf-8?{encoding}?{''.join(current)}?=" if current else "")
+        if size + len(piece) > room and current:
+            words.append(f"=?utf-8?{encoding}?{''.join(current)}?=")
             current, size, room = [], 0, WORD_LINE - 1 - _EW_OVERHEAD
         current.append(piece)
         size += len(piece)
@@ -179,8 +180,8 @@ def _pack_b64(text: str, first: int) -> list[str]:
     chunk = bytearray()
     for char in text:
         data = char.encode("utf-8")
-        if len(chunk) + len(data) > room:
-            words.append(_b_word(chunk) if chunk else "")
+        if len(chunk) + len(data) > room and chunk:
+            words.append(_b_word(chunk))
             chunk, room = bytearray(), (WORD_LINE - 1 - _EW_OVERHEAD) // 4 * 3
         chunk += data
     words.append(_b_word(chunk))
@@ -194,12 +195,6 @@ def _b_word(data: bytes | bytearray) -> str:
 def looks_encoded(value: str) -> bool:
     """Whether a reader would decode part of ``value`` as an RFC 2047 encoded-word."""
     return "=?" in value and _ENCODED_WORD.search(value) is not None
-
-
-def _policy_fold(name: str, value: str) -> str:
-    """The standard library's folding of an unstructured value, without ``name: ``."""
-    folded = SMTP.header_factory(name, value).fold(policy=SMTP)
-    return folded[len(name) + 1 : -len(CRLF)].removeprefix(" ")
 
 
 def mime_parameters(name: str, value: str, params: list[tuple[str, str]]) -> str:

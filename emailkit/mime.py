@@ -41,6 +41,8 @@ _CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}\Z")
 _DISPOSITION = re.compile(rf"{_TOKEN}\Z")
 # What may stand between < and > in a Message-ID or Content-ID: printable ASCII, no space.
 _ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}\Z")
+# The longest URL "List-Unsubscribe: <URL>" holds within a line.
+_MAX_URL = headers.MAX_LINE - len("List-Unsubscribe: <>")
 # Headers the message writes itself, and where their value comes from instead.
 _OWNED = {
     "from": "pass sender=... (or set MAIL_DEFAULT_SENDER)",
@@ -70,10 +72,10 @@ def check_unsubscribe_url(url: str, *, email: str = "") -> None:
         problem = "holds non-ASCII characters; percent-encode them (RFC 3986)"
     elif any(char in url for char in " <>"):
         problem = "holds a space or an angle bracket; percent-encode it"
-    elif len(url) > headers.MAX_LINE - 4:
+    elif len(url) > _MAX_URL:
         problem = (
             f"is {len(url):,} characters long; a header line holds at most "
-            f"{headers.MAX_LINE} octets, so keep the URL under {headers.MAX_LINE - 4} "
+            f"{headers.MAX_LINE} octets, so keep the URL within {_MAX_URL} characters "
             "(e.g. a short token that your server maps to the long one)"
         )
     if problem:
