@@ -225,7 +225,7 @@ class Message(flask_mail.Message):
         for key, value in (self.extra_headers or {}).items():
             _check_extra_header(key, value, email=name)
         for index, item in enumerate(self.attachments):
-            _check_attachment(item, index, email=name)
+            check_attachment(item, index, email=name)
 
     @property
     def envelope_recipients(self) -> list[str]:
@@ -330,7 +330,8 @@ def _extra_value(name: str, value: str) -> str:
     return headers.unstructured(name, value)
 
 
-def _check_attachment(item: object, index: int, *, email: str) -> None:
+def check_attachment(item: object, index: int, *, email: str = "") -> None:
+    """Refuse an attachment whose filename, content type or content id cannot be a header."""
     where = _where(email)
     if not isinstance(item, flask_mail.Attachment):
         raise HeaderError(f"{where}attachments[{index}] is {item!r}, not an attachment.")

@@ -22,6 +22,7 @@ from .mime import (
     Message,
     Recipient,
     as_attachment,
+    check_attachment,
     check_unsubscribe_url,
     cid_references,
     content_id,
@@ -79,6 +80,8 @@ class Rendered:
         ``(name, address)`` pair, a string of comma-separated addresses, or a list of those.
         """
         files = [as_attachment(item) for item in attachments or ()]
+        for index, item in enumerate(files):  # before comparing content ids with the HTML
+            check_attachment(item, index, email=self.email)
         html = self.html
         if html is not None and self.root is not None:
             html, embedded = images.embed(html, self.root, self.email, images.url_prefix())

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import email.policy
+import re
 from email import message_from_bytes
+from email.header import decode_header, make_header
 
 import flask_mail
 import pytest
 from flask import Flask
 
-from emailkit import Email, HeaderError, Message, Rendered
+from emailkit import AddressError, Email, HeaderError, Message, Rendered, attachment, inline_image
 
 
 @pytest.fixture
@@ -191,3 +193,262 @@ def test_serialised_message_is_7bit_with_crlf_line_ends(rendered):
     raw = rendered.message("ada@example.com", sender="a@example.com").as_bytes()
     raw.decode("ascii")
     assert b"\n" not in raw.replace(b"\r\n", b"")
+
+
+# Addresses: several in one string, any domain category, wrong types.
+
+
+def sent(smtp_server, message):
+    """Send ``message`` through Flask-Mail to the real sink; what arrived and its envelope."""
+    app, mail = mail_app(smtp_server)
+    with app.app_context():
+        mail.send(message)
+    envelope = smtp_server.envelopes[-1]
+    raw = envelope.original_content
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    return message_from_bytes(raw, policy=email.policy.strict), envelope
+
+
+def test_a_string_of_several_addresses_is_used_whole_in_header_and_envelope(rendered, smtp_server):
+    message = rendered.message(
+        "ada@example.com, Bob Smith <bob@example.com>",
+        cc='"Lovelace, Carol" <carol@example.com>, dave@example.com',
+        bcc="eve@example.com, frank@example.com",
+        reply_to="help@acme.example.com, sales@acme.example.com",
+        sender="noreply@acme.example.com",
+    )
+    parsed, envelope = sent(smtp_server, message)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ada@example.com", "bob@example.com"]
+    assert parsed["To"].addresses[1].display_name == "Bob Smith"
+    assert [a.display_name for a in parsed["Cc"].addresses] == ["Lovelace, Carol", ""]
+    assert [a.addr_spec for a in parsed["Reply-To"].addresses] == [
+        "help@acme.example.com",
+        "sales@acme.example.com",
+    ]
+    assert parsed["Bcc"] is None
+    assert sorted(envelope.rcpt_tos) == [
+        "ada@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "dave@example.com",
+        "eve@example.com",
+        "frank@example.com",
+    ]
+    assert envelope.mail_from == "noreply@acme.example.com"
+    assert message.recipients == ["ada@example.com", ("Bob Smith", "bob@example.com")]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"to": "ada@example.com; bob@example.com"}, "commas, not semicolons"),
+        ({"cc": "Team: ada@example.com, bob@example.com;"}, "group"),
+        ({"bcc": "ada@example.com (Ada)"}, "comment"),
+        ({"reply_to": "Lovelace, Ada <ada@example.com>"}, "not valid"),
+        ({"to": ["ok@example.com", "ada@example.com bob@example.com"]}, "not valid"),
+        ({"sender": "ada@example.com, bob@example.com"}, "one address"),
+        ({"to": ("ada@example.com", "bob@example.com")}, "two addresses in a tuple"),
+    ],
+)
+def test_a_string_that_cannot_be_used_whole_is_refused_and_nothing_is_sent(
+    rendered, smtp_server, kwargs, reason
+):
+    kwargs.setdefault("to", "ok@example.com")
+    field = next(iter(k for k in kwargs if k != "to"), "to")
+    with pytest.raises(AddressError, match=rf"^note: {field}.*{reason}"):
+        rendered.message(**kwargs)
+    assert smtp_server.envelopes == []
+
+
+def test_several_default_senders_are_refused_naming_the_setting(rendered):
+    app, _ = mail_app()
+    app.extensions["mail"].default_sender = "a@example.com, b@example.com"
+    with app.app_context(), pytest.raises(AddressError, match=r"MAIL_DEFAULT_SENDER.*2 addresses"):
+        rendered.message("ada@example.com")
+
+
+@pytest.mark.parametrize(
+    "address", ["ada@shop.test", "root@localhost", "ops@corp.local", "x@mail.example"]
+)
+def test_addresses_at_test_local_and_intranet_domains_are_accepted(rendered, smtp_server, address):
+    sender = "app@" + address.split("@")[1]
+    parsed, envelope = sent(smtp_server, rendered.message(address, sender=sender))
+    assert parsed["To"].addresses[0].addr_spec == address
+    assert envelope.rcpt_tos == [address]
+
+
+@pytest.mark.parametrize(
+    "address", ["ada@", "@example.com", "ada@exa mple.com", "ada@-example.com", "a..b@x.com"]
+)
+def test_malformed_addresses_are_still_refused(rendered, address):
+    with pytest.raises(AddressError, match="not valid"):
+        rendered.message(address)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (123, "not int 123"),
+        (b"ada@example.com", "decode bytes"),
+        (("x",), "pair of two strings"),
+        (("Ada", b"ada@example.com"), "pair of two strings"),
+        ([None], r"to\[0\] takes"),
+        ({"ada@example.com": "Ada"}, "not dict"),
+        (["ok@example.com", 7], r"to\[1\] takes"),
+    ],
+)
+def test_wrong_types_get_an_address_error(rendered, value, shown):
+    with pytest.raises(AddressError, match=shown):
+        rendered.message(value)
+
+
+# Every value that reaches a header.
+
+BAD_CHARACTERS = ["\r", "\n", "\x00", "\x1b", "\t", "\x7f", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("bad", BAD_CHARACTERS)
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda r, s: Rendered("note", f"Hi{s}there", "<p>x</p>").message("a@x.io"), "subject"),
+        (lambda r, s: r.message(("Ada" + s, "ada@example.com")), "to display name"),
+        (lambda r, s: r.message("a@x.io", sender=(s, "a@x.io")), "sender display name"),
+        (lambda r, s: r.message("a@x.io", headers={"X-Tag": f"a{s}b"}), "header 'X-Tag'"),
+        (lambda r, s: r.message("a@x.io", headers={f"X-{s}": "a"}), "header name"),
+        (
+            lambda r, s: r.message("a@x.io", attachments=[attachment(b"d", filename=f"a{s}.pdf")]),
+            r"attachments\[0\] filename",
+        ),
+        (
+            lambda r, s: r.message(
+                "a@x.io", attachments=[attachment(b"d", "a.pdf", content_type=f"text/{s}plain")]
+            ),
+            r"attachments\[0\] content type",
+        ),
+        (
+            lambda r, s: Rendered("note", "S", '<img src="cid:logo">').message(
+                "a@x.io", attachments=[inline_image(f"logo{s}", b"png", "image/png")]
+            ),
+            "",
+        ),
+        (
+            lambda r, s: Rendered(
+                "note", "S", "<p>x</p>", unsubscribe_url=f"https://x.io/u{s}1"
+            ).message("a@x.io"),
+            "unsubscribe_url",
+        ),
+    ],
+)
+def test_controls_and_line_breaks_are_refused_naming_the_field(rendered, build, field, bad):
+    with pytest.raises(HeaderError, match=rf"^note: {field}"):
+        build(rendered, bad)
+
+
+def test_a_crlf_in_a_filename_cannot_write_a_header_of_its_own(rendered, smtp_server):
+    evil = attachment(b"d", filename="a.pdf\r\nBcc: victim@example.com")
+    with pytest.raises(HeaderError, match=r"attachments\[0\] filename contains a line break"):
+        rendered.message("ada@example.com", attachments=[evil])
+    assert smtp_server.envelopes == []
+
+
+def test_a_field_with_a_unicode_line_break_is_refused_in_the_subject(emails_root):
+    folder = emails_root.email("note", subject_txt="Hi {{ name }}", body_txt="Body")
+
+    class Note(Email):
+        template = folder
+        name: str
+
+    for bad in ["\u2028", "\x85", "\x00"]:
+        with pytest.raises(HeaderError, match=r"Note: subject.txt takes field 'name'"):
+            Note(name=f"Ada{bad}Lovelace").render()
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [
+        ("From", "sender="),
+        ("to", "to="),
+        ("CC", "cc="),
+        ("Bcc", "bcc="),
+        ("Reply-To", "reply_to="),
+        ("Date", "date"),
+        ("Message-ID", "message_id="),
+        ("MIME-Version", "MIME structure"),
+        ("Content-Type", "attachments="),
+        ("content-transfer-encoding", "attachments="),
+        ("Subject", "subject.txt"),
+    ],
+)
+def test_extra_headers_cannot_replace_the_headers_emailkit_writes(rendered, name, argument):
+    with pytest.raises(HeaderError, match=rf"header '{name}' is written by emailkit.*{argument}"):
+        rendered.message("ada@example.com", headers={name: "x"})
+
+
+@pytest.mark.parametrize("name", ["X Tag", "X:Tag", "", "Ünï", "X" * 77, "X-Tag\x7f"])
+def test_extra_header_names_must_be_field_names(rendered, name):
+    with pytest.raises(HeaderError, match="not a valid field name"):
+        rendered.message("ada@example.com", headers={name: "x"})
+
+
+def test_content_language_and_x_headers_are_still_allowed(rendered, smtp_server):
+    message = rendered.message(
+        "ada@example.com",
+        sender="a@example.com",
+        headers={"Content-Language": "de", "X-Campaign": "spring sale"},
+    )
+    parsed, _ = sent(smtp_server, message)
+    assert parsed["Content-Language"] == "de"
+    assert parsed["X-Campaign"] == "spring sale"
+
+
+def test_long_values_keep_every_line_within_998_octets_and_arrive_intact(smtp_server):
+    subject = "x" * 3000
+    names = [("N" * 1500, "n@example.com"), ("é" * 1500, "e@example.com")]
+    many = [(f"Person {i} Ünïcode", f"p{i}@example.com") for i in range(200)]
+    filename = "Résumé " * 280 + ".pdf"
+    url = "https://acme.example.com/unsubscribe/" + "t" * 930
+    message = Rendered("note", subject, "<p>x</p>", unsubscribe_url=url).message(
+        [*names, *many],
+        sender=("S" * 1500, "noreply@acme.example.com"),
+        attachments=[attachment(b"data", filename=filename)],
+        headers={"X-Long": " ".join(["word"] * 400)},
+    )
+    parsed, envelope = sent(smtp_server, message)
+    raw = envelope.original_content
+    assert all(len(word) <= 75 for word in re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", raw))
+    assert parsed["Subject"] == subject
+    assert len(parsed["To"].addresses) == 202
+    assert parsed["To"].addresses[2].display_name == "Person 0 Ünïcode"
+    assert parsed["From"].addresses[0].addr_spec == "noreply@acme.example.com"
+    assert parsed["List-Unsubscribe"] == f"<{url}>"
+    assert parsed["X-Long"] == " ".join(["word"] * 400)
+    assert parsed.get_payload()[1].get_filename() == filename.strip()
+    assert parsed.get_payload()[1]["Content-Disposition"].params["filename"] == filename
+    assert len(envelope.rcpt_tos) == 202
+    # Display names made of several encoded-words, decoded as RFC 2047 says (see
+    # test_header_properties for why not through the modern parser).
+    decoded = str(make_header(decode_header(re.search(r"^(.*) <", raw_from(raw)).group(1))))
+    assert decoded == "S" * 1500
+
+
+def raw_from(raw: bytes) -> str:
+    head = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ").decode("ascii")
+    return next(line[len("From: ") :] for line in head.split("\r\n") if line.startswith("From:"))
+
+
+def test_an_unsubscribe_url_too_long_for_a_header_line_is_refused(rendered):
+    url = "https://acme.example.com/u/" + "t" * 1500
+    with pytest.raises(HeaderError, match=r"unsubscribe_url .* 1,527 characters long"):
+        Rendered("note", "S", "<p>x</p>", unsubscribe_url=url).message("ada@example.com")
+
+
+def test_a_header_word_too_long_for_a_line_is_refused(rendered):
+    with pytest.raises(HeaderError, match="header 'X-Token' has a word of 3,000 characters"):
+        rendered.message("ada@example.com", headers={"X-Token": "t" * 3000})
+
+
+@pytest.mark.parametrize("message_id", ["no-brackets@x.io", "<a b@x.io>", "<a@x.io>\r\nX: y"])
+def test_a_bad_message_id_is_refused(rendered, message_id):
+    with pytest.raises(HeaderError, match="message_id"):
+        rendered.message("ada@example.com", message_id=message_id)
