@@ -36,6 +36,8 @@ _NAMED = re.compile(
     rf"""|"([\x20\x21\x23-\x5b\x5d-\x7e]*)") <({_ADDR})>\Z"""
 )
 _SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+# A local part email-validator accepts without a doubt: atoms of ASCII atext joined by dots.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 
 
 class Mailbox(NamedTuple):
@@ -130,12 +132,27 @@ def _pair(field: str, value: tuple[object, ...], email: str) -> Mailbox:
 
 
 def _checked(field: str, given: str, mailbox: Mailbox, email: str) -> Mailbox:
-    problem, address = _validate(mailbox.address)
+    problem, address = validate(mailbox.address)
     if problem is not None:
         raise AddressError(
             f"{_where(email)}{field} address {given!r} is not valid: {problem} Fix the address."
         )
     return Mailbox(mailbox.name, address)
+
+
+def validate(address: str) -> tuple[str | None, str]:
+    """Why ``address`` is not valid (None if it is), and the address with its domain in
+    ASCII. Syntax only, whatever the domain's category.
+
+    A plain dot-atom local part (``ada.lovelace+news``) at a domain seen before costs a
+    pattern match: recipients are new on every message, their domains are not.
+    """
+    local, at, domain = address.rpartition("@")
+    if at and len(local) <= 64 and _DOT_ATOM.match(local):
+        problem, ascii_domain = _check_domain(domain)
+        if problem is None and len(local) + 1 + len(ascii_domain) <= 254:
+            return None, address if ascii_domain == domain else f"{local}@{ascii_domain}"
+    return _validate(address)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -193,13 +210,11 @@ def _has_comment(token: object) -> bool:
 
 
 def _problem(address: str) -> str | None:
-    return _validate(address)[0]
+    return validate(address)[0]
 
 
 @functools.lru_cache(maxsize=4096)
 def _validate(address: str) -> tuple[str | None, str]:
-    """Why ``address`` is not valid (None if it is), and the address with its domain in
-    ASCII. Syntax only, whatever the domain's category; cached, as senders repeat."""
     local, at, domain = address.rpartition("@")
     if not at:
         return "An email address must have an @-sign.", address
@@ -215,10 +230,24 @@ def _validate(address: str) -> tuple[str | None, str]:
         return str(error), address
     if domain.isascii():
         return None, address
-    ascii_domain = checked.ascii_domain
-    if special:
-        ascii_domain = ascii_domain[: -len(special)] + special
-    return None, f"{local}@{ascii_domain}"
+    return None, f"{local}@{_restore(checked.ascii_domain, special)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_domain(domain: str) -> tuple[str | None, str]:
+    """Why ``domain`` is not valid after an @ (None if it is), and its ASCII form."""
+    neutral, special = _neutral(domain)
+    try:
+        checked = validate_email(
+            f"a@{neutral}", check_deliverability=False, globally_deliverable=False
+        )
+    except EmailNotValidError as error:
+        return str(error), domain
+    return None, domain if domain.isascii() else _restore(checked.ascii_domain, special)
+
+
+def _restore(ascii_domain: str, special: str) -> str:
+    return ascii_domain[: -len(special)] + special if special else ascii_domain
 
 
 def _neutral(domain: str) -> tuple[str, str]:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import base64
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from email.policy import SMTP
+from itertools import accumulate
 
 from .errors import HeaderError
 
@@ -45,8 +47,13 @@ _PLAIN = re.compile(r"(?:[\x21-\x7e]+(?: [\x21-\x7e]+)*)?\Z")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[qQbB]\?[^?\s]*\?=")
 # RFC 2047 section 5 (3): the characters a Q-encoded word may hold as themselves in a phrase.
 _Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+# Each character's Q form, grown as characters are seen (bounded), and the same as a table
+# for str.translate, which encodes a whole value at C speed.
 _Q_PIECES: dict[str, str] = {}
+_Q_TABLE: dict[int, str] = {}
 _EW_OVERHEAD = len("=?utf-8?q??=")
+# One character of Q-encoded UTF-8: a byte as itself, or "=XX" and its continuation bytes.
+_Q_CHARACTER = re.compile("=[0-9A-F]{2}(?:=[89AB][0-9A-F])*|[^=]")
 
 
 def forbidden(value: str) -> str | None:
@@ -139,37 +146,43 @@ def encoded_words(text: str, *, first: int = WORD_LINE - 1) -> list[str]:
     ``first``, or one character if ``first`` leaves no room. Readers join adjacent
     encoded-words without the whitespace between them, so the words decode to ``text``.
     """
-    pieces = [_Q_PIECES.get(char) or _q_piece(char) for char in text]
-    q_length = sum(map(len, pieces))
-    if q_length <= len(text.encode("utf-8")) * 4 // 3 + 2:
-        return _pack(pieces, "q", first)
+    missing = set(text).difference(_Q_PIECES)
+    for char in missing:
+        if len(_Q_PIECES) >= 4096:  # bounded: text in any script may come through
+            break
+        _Q_PIECES[char] = _Q_TABLE[ord(char)] = _q_piece(char)
+    if missing.issubset(_Q_PIECES):
+        q_text = text.translate(_Q_TABLE)
+    else:
+        q_text = "".join(_Q_PIECES.get(char) or _q_piece(char) for char in text)
+    data_length = len(text.encode("utf-8"))
+    if len(q_text) <= (data_length + 2) // 3 * 4:
+        if len(q_text) + _EW_OVERHEAD <= min(first, WORD_LINE - 1):  # the usual: one word
+            return [f"=?utf-8?q?{q_text}?="]
+        return _pack_q(q_text, first)
     return _pack_b64(text, first)
 
 
 def _q_piece(char: str) -> str:
     if char in _Q_SAFE:
-        piece = char
-    elif char == " ":
-        piece = "_"
-    else:
-        piece = "".join(f"={byte:02X}" for byte in char.encode("utf-8"))
-    if len(_Q_PIECES) < 4096:
-        _Q_PIECES[char] = piece
-    return piece
+        return char
+    if char == " ":
+        return "_"
+    return "".join(f"={byte:02X}" for byte in char.encode("utf-8"))
 
 
-def _pack(pieces: list[str], encoding: str, first: int) -> list[str]:
+def _pack_q(q_text: str, first: int) -> list[str]:
+    """Q-encoded text cut into words between characters (never inside "=XX" or inside the
+    bytes of one character), by bisecting the characters' end offsets."""
+    ends = list(accumulate(map(len, _Q_CHARACTER.findall(q_text))))
     words: list[str] = []
+    start = 0
     room = min(first, WORD_LINE - 1) - _EW_OVERHEAD
-    current: list[str] = []
-    size = 0
-    for piece in pieces:
-        if size + len(piece) > room and current:
-            words.append(f"=?utf-8?{encoding}?{''.join(current)}?=")
-            current, size, room = [], 0, WORD_LINE - 1 - _EW_OVERHEAD
-        current.append(piece)
-        size += len(piece)
-    words.append(f"=?utf-8?{encoding}?{''.join(current)}?=")
+    while start < len(q_text):
+        cut = bisect_right(ends, start + room)
+        end = ends[cut - 1] if cut and ends[cut - 1] > start else ends[cut]  # one at least
+        words.append(f"=?utf-8?q?{q_text[start:end]}?=")
+        start, room = end, WORD_LINE - 1 - _EW_OVERHEAD
     return words
 
 

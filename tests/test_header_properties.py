@@ -286,3 +286,32 @@ def test_envelope_addresses_survive_flask_mails_sanitizing(name, addr):
 
 def test_every_refusal_is_an_emailkit_error():
     assert issubclass(HeaderError, EmailError)
+
+
+@SETTINGS
+@given(local=st.text(st.sampled_from(atext + "."), min_size=1, max_size=70), host=domain)
+@example(local="a" * 64, host="example.com")
+@example(local="a" * 65, host="example.com")
+@example(local="ada", host="x" * 250 + ".com")
+def test_fast_address_check_agrees_with_email_validator(local, host):
+    address = f"{local}@{host}"
+    assert addresses.validate(address) == addresses._validate(address)
+
+
+@SETTINGS
+@given(
+    name=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=36),
+    addr=address.filter(str.isascii),
+)
+def test_fast_display_names_parse_as_the_policy_fold_does(name, addr):
+    from email.headerregistry import Address
+
+    ours = headers.address_list("To", [(name, addr)])
+    policy = email.policy.SMTP.header_factory("To", [Address(name, addr_spec=addr)])
+    theirs = policy.fold(policy=email.policy.SMTP)
+    mine = message_from_bytes(f"To: {ours}\r\n\r\n".encode(), policy=email.policy.strict)
+    stdlib = message_from_bytes(theirs.encode() + b"\r\n", policy=email.policy.strict)
+    assert mine["To"].addresses[0].display_name == name
+    assert mine["To"].addresses[0].addr_spec == addr
+    if name.strip() == name and "  " not in name:  # the policy drops edge and double spaces
+        assert mine["To"].addresses == stdlib["To"].addresses
