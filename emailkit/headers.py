@@ -6,8 +6,8 @@ into spaces. The writers then keep every line within 998 octets (78 where the va
 and every encoded-word within RFC 2047's 75 characters.
 
 Short plain-ASCII values, the usual case, are written as they are; longer ones are folded at
-their spaces. Other text goes through :func:`encoded_words`, a few lines that cost about a
-hundredth of ``email.header`` (the non-ASCII subject of every message). ``email.policy`` is not
+their spaces. Other text becomes encoded-words (:mod:`emailkit.rfc2047`, about a tenth of
+``email.header``'s cost for the non-ASCII subject of every message). ``email.policy`` is not
 used for these: on Python 3.11 its folder writes 77-character encoded-words for long ASCII
 words and leaves a 1,500-character display name on one line. MIME parameters that need
 RFC 2231 (long or non-ASCII filenames) do go through ``email.policy``. The property tests
@@ -16,18 +16,16 @@ check every path against the standard library's parser.
 
 from __future__ import annotations
 
-import base64
+import functools
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
-from email.policy import SMTP
-from itertools import accumulate
+from email.policy import SMTP, strict
 
 from .errors import HeaderError
+from .rfc2047 import WORD_LINE, encoded_words, looks_encoded
 
 CRLF = "\r\n"
 LINE = 78  # RFC 5322: lines SHOULD stay within 78 characters (and MUST within 998)
-WORD_LINE = 76  # RFC 2047: a line holding an encoded-word is at most 76 characters
 MAX_LINE = 998
 
 # C0 controls (TAB included: the writers never keep it exactly), DEL, U+0085, U+2028 and
@@ -44,16 +42,30 @@ _NAMES = {
 }
 # Printable ASCII that no reader could take for an encoded-word (``=?`` starts one).
 _PLAIN = re.compile(r"(?:[\x21-\x7e]+(?: [\x21-\x7e]+)*)?\Z")
-_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[qQbB]\?[^?\s]*\?=")
-# RFC 2047 section 5 (3): the characters a Q-encoded word may hold as themselves in a phrase.
-_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
-# Each character's Q form, grown as characters are seen (bounded), and the same as a table
-# for str.translate, which encodes a whole value at C speed.
-_Q_PIECES: dict[str, str] = {}
-_Q_TABLE: dict[int, str] = {}
-_EW_OVERHEAD = len("=?utf-8?q??=")
-# One character of Q-encoded UTF-8: a byte as itself, or "=XX" and its continuation bytes.
-_Q_CHARACTER = re.compile("=[0-9A-F]{2}(?:=[89AB][0-9A-F])*|[^=]")
+
+
+# RFC 5322 field names: printable ASCII but the colon.
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]{1,76}\Z")
+# RFC 2045 tokens, for content types and dispositions.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}\Z")
+_DISPOSITION = re.compile(rf"{_TOKEN}\Z")
+# What may stand between < and > in a Message-ID or Content-ID: printable ASCII, no space.
+_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}\Z")
+# The longest URL "List-Unsubscribe: <URL>" holds within a line.
+_MAX_URL = MAX_LINE - len("List-Unsubscribe: <>")
+# Headers the message writes itself, and where their value comes from instead.
+_OWNED = {
+    "from": "pass sender=... (or set MAIL_DEFAULT_SENDER)",
+    "to": "pass to=...",
+    "cc": "pass cc=...",
+    "bcc": "pass bcc=...",
+    "reply-to": "pass reply_to=...",
+    "subject": "the subject comes from the email's subject.txt",
+    "date": "the date is set when the message is sent",
+    "message-id": "pass message_id=...",
+    "mime-version": "the MIME structure is written from the parts",
+}
 
 
 def forbidden(value: str) -> str | None:
@@ -139,77 +151,6 @@ def fold(name: str, tokens: list[str], *, limit: int) -> str:
     return (CRLF + " ").join(lines)
 
 
-def encoded_words(text: str, *, first: int = WORD_LINE - 1) -> list[str]:
-    """``text`` as RFC 2047 encoded-words (UTF-8, Q or B, whichever is shorter).
-
-    Each word holds whole characters and is at most 75 characters long; the first at most
-    ``first``, or one character if ``first`` leaves no room. Readers join adjacent
-    encoded-words without the whitespace between them, so the words decode to ``text``.
-    """
-    missing = set(text).difference(_Q_PIECES)
-    for char in missing:
-        if len(_Q_PIECES) >= 4096:  # bounded: text in any script may come through
-            break
-        _Q_PIECES[char] = _Q_TABLE[ord(char)] = _q_piece(char)
-    if missing.issubset(_Q_PIECES):
-        q_text = text.translate(_Q_TABLE)
-    else:
-        q_text = "".join(_Q_PIECES.get(char) or _q_piece(char) for char in text)
-    data_length = len(text.encode("utf-8"))
-    if len(q_text) <= (data_length + 2) // 3 * 4:
-        if len(q_text) + _EW_OVERHEAD <= min(first, WORD_LINE - 1):  # the usual: one word
-            return [f"=?utf-8?q?{q_text}?="]
-        return _pack_q(q_text, first)
-    return _pack_b64(text, first)
-
-
-def _q_piece(char: str) -> str:
-    if char in _Q_SAFE:
-        return char
-    if char == " ":
-        return "_"
-    return "".join(f"={byte:02X}" for byte in char.encode("utf-8"))
-
-
-def _pack_q(q_text: str, first: int) -> list[str]:
-    """Q-encoded text cut into words between characters (never inside "=XX" or inside the
-    bytes of one character), by bisecting the characters' end offsets."""
-    ends = list(accumulate(map(len, _Q_CHARACTER.findall(q_text))))
-    words: list[str] = []
-    start = 0
-    room = min(first, WORD_LINE - 1) - _EW_OVERHEAD
-    while start < len(q_text):
-        cut = bisect_right(ends, start + room)
-        end = ends[cut - 1] if cut and ends[cut - 1] > start else ends[cut]  # one at least
-        words.append(f"=?utf-8?q?{q_text[start:end]}?=")
-        start, room = end, WORD_LINE - 1 - _EW_OVERHEAD
-    return words
-
-
-def _pack_b64(text: str, first: int) -> list[str]:
-    # Base64 turns each 3 bytes into 4 characters: a chunk of n bytes takes 4 * ceil(n / 3).
-    words: list[str] = []
-    room = (min(first, WORD_LINE - 1) - _EW_OVERHEAD) // 4 * 3
-    chunk = bytearray()
-    for char in text:
-        data = char.encode("utf-8")
-        if len(chunk) + len(data) > room and chunk:
-            words.append(_b_word(chunk))
-            chunk, room = bytearray(), (WORD_LINE - 1 - _EW_OVERHEAD) // 4 * 3
-        chunk += data
-    words.append(_b_word(chunk))
-    return words
-
-
-def _b_word(data: bytes | bytearray) -> str:
-    return f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="
-
-
-def looks_encoded(value: str) -> bool:
-    """Whether a reader would decode part of ``value`` as an RFC 2047 encoded-word."""
-    return "=?" in value and _ENCODED_WORD.search(value) is not None
-
-
 def mime_parameters(name: str, value: str, params: list[tuple[str, str]]) -> str:
     """``value; key="..."`` for Content-Type and Content-Disposition, RFC 2231-encoded
     (with continuations) by the standard library when a value is not short plain ASCII."""
@@ -284,3 +225,97 @@ def _name_tokens(display: str) -> list[str]:
         elif _QUOTABLE.match(display) and len(display) < WORD_LINE // 2:
             return ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']
     return encoded_words(display)
+
+
+# Checks of values that reach a header as given: extra headers, MIME types, ids, URLs.
+
+
+def check_extra(name: object, value: object, *, email: str = "") -> None:
+    """Refuse an extra header (``headers=``) that is not a field name, replaces a header
+    emailkit writes, or has a value that cannot be written as given."""
+    where = _where(email)
+    if not isinstance(name, str) or not _FIELD_NAME.match(name):
+        raise HeaderError(
+            f"{where}header name {name!r} is not a valid field name: use 1 to 76 printable "
+            "ASCII characters without spaces or colons, e.g. 'X-Campaign'."
+        )
+    lowered = name.lower()
+    instead = _OWNED.get(lowered)
+    if instead is None and lowered.startswith("content-") and lowered != "content-language":
+        instead = "the MIME structure is written from the parts; pass attachments=..."
+    if instead is not None:
+        raise HeaderError(
+            f"{where}header {name!r} is written by emailkit and cannot be set in headers=; "
+            f"{instead}."
+        )
+    if not isinstance(value, str):
+        raise HeaderError(f"{where}header {name!r} value must be a str, not {value!r}.")
+    check(f"header {name!r}", value, email=email)
+    if value.strip() != value:
+        raise HeaderError(
+            f"{where}header {name!r} value {value[:60]!r} starts or ends with whitespace, "
+            "which a header cannot keep; strip it."
+        )
+    try:
+        extra_value(name, value)
+    except HeaderError as error:
+        raise HeaderError(f"{where}{error}") from None
+
+
+def extra_value(name: str, value: str) -> str:
+    """An extra header's value as written: ASCII as given (folded at spaces), else encoded."""
+    if value.isascii() and not looks_encoded(value):
+        return raw(name, value)
+    return unstructured(name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def content_type_ok(value: str) -> bool:
+    """Whether ``value`` is a MIME type (``type/subtype``, parameters allowed)."""
+    if _CONTENT_TYPE.match(value):
+        return True
+    if not value.isascii() or ";" not in value:
+        return False
+    try:
+        parsed = strict.header_factory("content-type", value)
+    except Exception:  # the standard library's parser raises on some malformed input
+        return False
+    return not parsed.defects and _CONTENT_TYPE.match(value.split(";")[0].strip()) is not None
+
+
+def is_token(value: str) -> bool:
+    """An RFC 2045 token, such as a disposition (``attachment``, ``inline``)."""
+    return _DISPOSITION.match(value) is not None
+
+
+def check_id(field: str, value: object, *, email: str = "", brackets: bool = True) -> None:
+    """A Message-ID (``<left@right>``) or a Content-ID (without the brackets)."""
+    inner = value[1:-1] if brackets and isinstance(value, str) else value
+    ok = isinstance(inner, str) and _ID.match(inner) is not None
+    if ok and brackets:
+        ok = isinstance(value, str) and value.startswith("<") and value.endswith(">")
+    if not ok:
+        shape = "'<unique@example.com>' (see email.utils.make_msgid)" if brackets else "'logo'"
+        raise HeaderError(
+            f"{_where(email)}{field} {value!r} is not valid: use printable ASCII without "
+            f"spaces, angle brackets or control characters, like {shape}."
+        )
+
+
+def check_unsubscribe_url(url: str, *, email: str = "") -> None:
+    """Refuse an unsubscribe URL that cannot go in ``List-Unsubscribe: <url>`` as it is."""
+    check("unsubscribe_url", url, email=email)
+    problem = None
+    if not url.isascii():
+        problem = "holds non-ASCII characters; percent-encode them (RFC 3986)"
+    elif any(char in url for char in " <>"):
+        problem = "holds a space or an angle bracket; percent-encode it"
+    elif len(url) > _MAX_URL:
+        problem = (
+            f"is {len(url):,} characters long; a header line holds at most "
+            f"{MAX_LINE} octets, so keep the URL within {_MAX_URL} characters "
+            "(e.g. a short token that your server maps to the long one)"
+        )
+    if problem:
+        where = f"{email}: " if email else ""
+        raise HeaderError(f"{where}unsubscribe_url {url[:60]!r} {problem}.")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Mapping
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, strict
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
@@ -35,28 +35,6 @@ _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 # The spellings of "cid:" looked for before the case-blind pattern runs: three substring
 # searches of a 20 KB page cost a third of one lower() or case-blind search.
 _CID_SCHEMES = ("cid:", "CID:", "Cid:")
-# RFC 5322 field names: printable ASCII but the colon.
-_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]{1,76}\Z")
-# RFC 2045 tokens, for content types and dispositions.
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}\Z")
-_DISPOSITION = re.compile(rf"{_TOKEN}\Z")
-# What may stand between < and > in a Message-ID or Content-ID: printable ASCII, no space.
-_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}\Z")
-# The longest URL "List-Unsubscribe: <URL>" holds within a line.
-_MAX_URL = headers.MAX_LINE - len("List-Unsubscribe: <>")
-# Headers the message writes itself, and where their value comes from instead.
-_OWNED = {
-    "from": "pass sender=... (or set MAIL_DEFAULT_SENDER)",
-    "to": "pass to=...",
-    "cc": "pass cc=...",
-    "bcc": "pass bcc=...",
-    "reply-to": "pass reply_to=...",
-    "subject": "the subject comes from the email's subject.txt",
-    "date": "the date is set when the message is sent",
-    "message-id": "pass message_id=...",
-    "mime-version": "the MIME structure is written from the parts",
-}
 
 
 def check_header(field: str, value: object, *, email: str = "") -> None:
@@ -64,25 +42,6 @@ def check_header(field: str, value: object, *, email: str = "") -> None:
     in headers of its own, and it cannot be written as one line."""
     text = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
     headers.check(field, text, email=email)
-
-
-def check_unsubscribe_url(url: str, *, email: str = "") -> None:
-    """Refuse an unsubscribe URL that cannot go in ``List-Unsubscribe: <url>`` as it is."""
-    headers.check("unsubscribe_url", url, email=email)
-    problem = None
-    if not url.isascii():
-        problem = "holds non-ASCII characters; percent-encode them (RFC 3986)"
-    elif any(char in url for char in " <>"):
-        problem = "holds a space or an angle bracket; percent-encode it"
-    elif len(url) > _MAX_URL:
-        problem = (
-            f"is {len(url):,} characters long; a header line holds at most "
-            f"{headers.MAX_LINE} octets, so keep the URL within {_MAX_URL} characters "
-            "(e.g. a short token that your server maps to the long one)"
-        )
-    if problem:
-        where = f"{email}: " if email else ""
-        raise HeaderError(f"{where}unsubscribe_url {url[:60]!r} {problem}.")
 
 
 def recipients_list(value: Recipient | Iterable[Recipient] | None) -> list[Recipient]:
@@ -215,7 +174,7 @@ class Message(flask_mail.Message):
         self.attachments = list(attachments or [])
         self._check_headers()
         if message_id is not None:
-            _check_id("message_id", message_id, email=name)
+            headers.check_id("message_id", message_id, email=name)
         domain = self._from.address.rpartition("@")[2] if self._from else _host_name()
         self.msgId = message_id or make_msgid(domain=domain)
 
@@ -225,7 +184,7 @@ class Message(flask_mail.Message):
             raise HeaderError(f"{_where(name)}subject must be a str, not {self.subject!r}")
         headers.check("subject", self.subject, email=name)
         for key, value in (self.extra_headers or {}).items():
-            _check_extra_header(key, value, email=name)
+            headers.check_extra(key, value, email=name)
         for index, item in enumerate(self.attachments):
             check_attachment(item, index, email=name)
 
@@ -271,7 +230,7 @@ class Message(flask_mail.Message):
         lines.append(("Date", formatdate(self.date or time.time(), localtime=True)))
         lines.append(("Message-ID", self.msgId))
         for name, value in (self.extra_headers or {}).items():
-            lines.append((name, _extra_value(name, value)))
+            lines.append((name, headers.extra_value(name, value)))
         lines.append(("MIME-Version", "1.0"))
         body = wire.text_part(self.body or "", "plain")
         if self.html is not None:
@@ -296,42 +255,6 @@ def _unique(found: list[Mailbox]) -> list[Mailbox]:
     return list(dict.fromkeys(found))
 
 
-def _check_extra_header(name: object, value: object, *, email: str) -> None:
-    where = _where(email)
-    if not isinstance(name, str) or not _FIELD_NAME.match(name):
-        raise HeaderError(
-            f"{where}header name {name!r} is not a valid field name: use 1 to 76 printable "
-            "ASCII characters without spaces or colons, e.g. 'X-Campaign'."
-        )
-    lowered = name.lower()
-    instead = _OWNED.get(lowered)
-    if instead is None and lowered.startswith("content-") and lowered != "content-language":
-        instead = "the MIME structure is written from the parts; pass attachments=..."
-    if instead is not None:
-        raise HeaderError(
-            f"{where}header {name!r} is written by emailkit and cannot be set in headers=; "
-            f"{instead}."
-        )
-    if not isinstance(value, str):
-        raise HeaderError(f"{where}header {name!r} value must be a str, not {value!r}.")
-    headers.check(f"header {name!r}", value, email=email)
-    if value.strip() != value:
-        raise HeaderError(
-            f"{where}header {name!r} value {value[:60]!r} starts or ends with whitespace, "
-            "which a header cannot keep; strip it."
-        )
-    try:
-        _extra_value(name, value)
-    except HeaderError as error:
-        raise HeaderError(f"{where}{error}") from None
-
-
-def _extra_value(name: str, value: str) -> str:
-    if value.isascii() and not headers.looks_encoded(value):
-        return headers.raw(name, value)
-    return headers.unstructured(name, value)
-
-
 def check_attachment(item: object, index: int, *, email: str = "") -> None:
     """Refuse an attachment whose filename, content type or content id cannot be a header."""
     where = _where(email)
@@ -345,47 +268,20 @@ def check_attachment(item: object, index: int, *, email: str = "") -> None:
         headers.check(f"{label} filename", filename, email=email)
     content_type = item.content_type or "application/octet-stream"
     headers.check(f"{label} content type", content_type, email=email)
-    if not _content_type_ok(content_type):
+    if not headers.content_type_ok(content_type):
         raise HeaderError(
             f"{where}{label} content type {content_type!r} is not a MIME type; pass one such "
             "as 'application/pdf' (or leave it out to guess it from the filename)."
         )
     disposition = item.disposition or "attachment"
-    if not _DISPOSITION.match(disposition):
+    if not headers.is_token(disposition):
         raise HeaderError(
             f"{where}{label} disposition {disposition!r} is not valid; use 'attachment' "
             "or 'inline'."
         )
     cid = content_id(item)
     if cid is not None:
-        _check_id(f"{label} content id", cid, email=email, brackets=False)
-
-
-@functools.lru_cache(maxsize=256)
-def _content_type_ok(value: str) -> bool:
-    if _CONTENT_TYPE.match(value):
-        return True
-    if not value.isascii() or ";" not in value:
-        return False
-    try:
-        parsed = strict.header_factory("content-type", value)
-    except Exception:  # the standard library's parser raises on some malformed input
-        return False
-    return not parsed.defects and _CONTENT_TYPE.match(value.split(";")[0].strip()) is not None
-
-
-def _check_id(field: str, value: object, *, email: str, brackets: bool = True) -> None:
-    """A Message-ID (``<left@right>``) or a Content-ID (without the brackets)."""
-    inner = value[1:-1] if brackets and isinstance(value, str) else value
-    ok = isinstance(inner, str) and _ID.match(inner) is not None
-    if ok and brackets:
-        ok = isinstance(value, str) and value.startswith("<") and value.endswith(">")
-    if not ok:
-        shape = "'<unique@example.com>' (see email.utils.make_msgid)" if brackets else "'logo'"
-        raise HeaderError(
-            f"{_where(email)}{field} {value!r} is not valid: use printable ASCII without "
-            f"spaces, angle brackets or control characters, like {shape}."
-        )
+        headers.check_id(f"{label} content id", cid, email=email, brackets=False)
 
 
 def _file_part(item: flask_mail.Attachment) -> wire.Part:

@@ -17,13 +17,12 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
-from .headers import forbidden
+from .headers import check_unsubscribe_url, forbidden
 from .mime import (
     Message,
     Recipient,
     as_attachment,
     check_attachment,
-    check_unsubscribe_url,
     cid_references,
     content_id,
 )
