@@ -37,13 +37,6 @@ _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 _CID_SCHEMES = ("cid:", "CID:", "Cid:")
 
 
-def check_header(field: str, value: object, *, email: str = "") -> None:
-    """Refuse a header value holding a line break or a control character: it could smuggle
-    in headers of its own, and it cannot be written as one line."""
-    text = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-    headers.check(field, text, email=email)
-
-
 def recipients_list(value: Recipient | Iterable[Recipient] | None) -> list[Recipient]:
     """``"a@x"``, ``"a@x, b@y"``, ``("Name", "a@x")`` or an iterable of those, as a list of
     single addresses (AddressError for anything else)."""

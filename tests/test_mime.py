@@ -452,3 +452,18 @@ def test_a_header_word_too_long_for_a_line_is_refused(rendered):
 def test_a_bad_message_id_is_refused(rendered, message_id):
     with pytest.raises(HeaderError, match="message_id"):
         rendered.message("ada@example.com", message_id=message_id)
+
+
+def test_wrong_types_reach_no_server_and_right_ones_arrive_whole(rendered, smtp_server):
+    for wrong in (123, b"ada@example.com", ("x",), [("Ada", "ada@example.com"), None]):
+        with pytest.raises(AddressError):
+            rendered.message(wrong, sender="a@example.com")
+    assert smtp_server.connections == 0
+    right = (a for a in [("Ada", "ada@example.com"), "bob@example.com, carol@example.com"])
+    parsed, envelope = sent(smtp_server, rendered.message(right, sender="a@example.com"))
+    assert [a.addr_spec for a in parsed["To"].addresses] == [
+        "ada@example.com",
+        "bob@example.com",
+        "carol@example.com",
+    ]
+    assert sorted(envelope.rcpt_tos) == ["ada@example.com", "bob@example.com", "carol@example.com"]
