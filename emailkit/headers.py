@@ -222,8 +222,10 @@ def _name_tokens(display: str) -> list[str]:
             words = display.split(" ")
             if max(map(len, words)) < WORD_LINE - 1:
                 return words
-        elif _QUOTABLE.match(display) and len(display) < WORD_LINE // 2:
-            return ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']
+        elif _QUOTABLE.match(display):
+            quoted = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            if len(quoted) < WORD_LINE - 1:
+                return [quoted]
     return encoded_words(display)
 
 
@@ -292,8 +294,9 @@ def check_id(field: str, value: object, *, email: str = "", brackets: bool = Tru
     """A Message-ID (``<left@right>``) or a Content-ID (without the brackets)."""
     inner = value[1:-1] if brackets and isinstance(value, str) else value
     ok = isinstance(inner, str) and _ID.match(inner) is not None
-    if ok and brackets:
-        ok = isinstance(value, str) and value.startswith("<") and value.endswith(">")
+    if ok and brackets:  # RFC 5322 msg-id: "<" id-left "@" id-right ">"
+        left, at, right = str(inner).rpartition("@")
+        ok = str(value).startswith("<") and str(value).endswith(">") and all((left, at, right))
     if not ok:
         shape = "'<unique@example.com>' (see email.utils.make_msgid)" if brackets else "'logo'"
         raise HeaderError(

@@ -448,7 +448,9 @@ def test_a_header_word_too_long_for_a_line_is_refused(rendered):
         rendered.message("ada@example.com", headers={"X-Token": "t" * 3000})
 
 
-@pytest.mark.parametrize("message_id", ["no-brackets@x.io", "<a b@x.io>", "<a@x.io>\r\nX: y"])
+@pytest.mark.parametrize(
+    "message_id", ["no-brackets@x.io", "<a b@x.io>", "<a@x.io>\r\nX: y", "<no-at>", "<@x.io>"]
+)
 def test_a_bad_message_id_is_refused(rendered, message_id):
     with pytest.raises(HeaderError, match="message_id"):
         rendered.message("ada@example.com", message_id=message_id)
@@ -467,3 +469,8 @@ def test_wrong_types_reach_no_server_and_right_ones_arrive_whole(rendered, smtp_
         "carol@example.com",
     ]
     assert sorted(envelope.rcpt_tos) == ["ada@example.com", "bob@example.com", "carol@example.com"]
+
+
+def test_a_given_message_id_is_written_as_given(rendered):
+    message = rendered.message("ada@example.com", message_id="<order-42.1@acme.example.com>")
+    assert parse(message)["Message-ID"] == "<order-42.1@acme.example.com>"
