@@ -58,23 +58,30 @@ def mailboxes(field: str, value: object, *, email: str = "") -> list[Mailbox]:
 
 
 def read(field: str, value: object, *, email: str = "") -> tuple[list[Mailbox], list[Recipient]]:
-    """The mailboxes in ``value``, and its items as given, one address each: an item holding
-    one address is kept as it is, one holding several (``"a@x, b@y"``) is split."""
+    """The mailboxes in ``value``, and its items one address each: an item holding one
+    address is kept as given, one holding several (``"a@x, b@y"``) is split, and one whose
+    domain is not ASCII is given in its ASCII form, the form Flask-Mail's envelope needs."""
     if value is None:
         return [], []
+    items: Iterable[object]
     if isinstance(value, (str, tuple)):
-        found = _read(field, value, email)
-        return found, [value] if len(found) == 1 else [m.recipient for m in found]  # type: ignore[list-item]
-    if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        items = [value]
+    elif isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
         raise _type_error(field, value, email)
+    else:
+        items = value
     all_found: list[Mailbox] = []
     given: list[Recipient] = []
-    for index, item in enumerate(value):
+    for index, item in enumerate(items):
         if not isinstance(item, (str, tuple)):
-            raise _type_error(f"{field}[{index}]", item, email)
+            name = field if isinstance(value, (str, tuple)) else f"{field}[{index}]"
+            raise _type_error(name, item, email)
         found = _read(field, item, email)
         all_found.extend(found)
-        given.extend([item] if len(found) == 1 else [m.recipient for m in found])  # type: ignore[list-item]
+        if len(found) == 1 and found[0].address in item:  # substring, or the pair's address
+            given.append(item)  # type: ignore[arg-type]
+        else:
+            given.extend(m.recipient for m in found)
     return all_found, given
 
 

@@ -154,7 +154,12 @@ class Message(flask_mail.Message):
         else:
             self._from = one_mailbox("sender", sender, email=name)
         self.subject = subject
-        self.sender = sender if self._from else None  # type: ignore[assignment]
+        # As given, unless its domain needed its ASCII form (Flask-Mail's envelope uses it).
+        if self._from is None:
+            self.sender = None  # type: ignore[assignment]
+        else:
+            keep = self._from.address in sender  # type: ignore[operator]
+            self.sender = sender if keep else self._from.recipient  # type: ignore[assignment]
         self.reply_to = reply_to_items[0] if len(reply_to_items) == 1 else reply_to_items or None  # type: ignore[assignment]
         self.body = body
         self.alts: dict[str, str] = {}

@@ -474,3 +474,14 @@ def test_wrong_types_reach_no_server_and_right_ones_arrive_whole(rendered, smtp_
 def test_a_given_message_id_is_written_as_given(rendered):
     message = rendered.message("ada@example.com", message_id="<order-42.1@acme.example.com>")
     assert parse(message)["Message-ID"] == "<order-42.1@acme.example.com>"
+
+
+def test_an_idn_sender_reaches_the_envelope_in_the_form_the_header_has(rendered, smtp_server):
+    # IDNA 2008 keeps ß (xn--strae-oqa); Python's "idna" codec, which Flask-Mail's envelope
+    # would use on the name as given, maps it to "ss": another domain.
+    message = rendered.message("ada@straße.example", sender=("Acme", "shop@straße.example"))
+    parsed, envelope = sent(smtp_server, message)
+    assert parsed["From"].addresses[0].domain == "xn--strae-oqa.example"
+    assert envelope.mail_from == "shop@xn--strae-oqa.example"
+    assert envelope.rcpt_tos == ["ada@xn--strae-oqa.example"]
+    assert parsed["To"].addresses[0].domain == "xn--strae-oqa.example"
