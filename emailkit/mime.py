@@ -32,9 +32,10 @@ from .errors import HeaderError
 AttachmentSource = str | os.PathLike[str] | bytes
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-# The spellings of "cid:" looked for before the case-blind pattern runs: three substring
-# searches of a 20 KB page cost a third of one lower() or case-blind search.
-_CID_SCHEMES = ("cid:", "CID:", "Cid:")
+# The same in lower case, which the regex engine finds by its literal prefix: on a 20 KB
+# page it costs a fraction of the case-blind pattern, which runs only when "CID:" or "Cid:"
+# occurs (substring searches; other mixed spellings are not looked for).
+_CID_LOWER = re.compile(r"""cid:([^"'\s)>]+)""")
 
 
 def recipients_list(value: Recipient | Iterable[Recipient] | None) -> list[Recipient]:
@@ -84,9 +85,10 @@ def content_id(item: flask_mail.Attachment) -> str | None:
 
 
 def cid_references(html: str) -> set[str]:
-    if not any(scheme in html for scheme in _CID_SCHEMES):
-        return set()
-    return set(_CID_REFERENCE.findall(html))
+    """The content ids the HTML shows as ``cid:...``."""
+    if "CID:" in html or "Cid:" in html:
+        return set(_CID_REFERENCE.findall(html))
+    return set(_CID_LOWER.findall(html)) if "cid:" in html else set()
 
 
 def _read(source: AttachmentSource, filename: str | None) -> tuple[bytes, str | None]:

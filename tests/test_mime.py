@@ -8,6 +8,8 @@ from email.header import decode_header, make_header
 import flask_mail
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emailkit import AddressError, Email, HeaderError, Message, Rendered, attachment, inline_image
 
@@ -485,3 +487,24 @@ def test_an_idn_sender_reaches_the_envelope_in_the_form_the_header_has(rendered,
     assert envelope.mail_from == "shop@xn--strae-oqa.example"
     assert envelope.rcpt_tos == ["ada@xn--strae-oqa.example"]
     assert parsed["To"].addresses[0].domain == "xn--strae-oqa.example"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(st.sampled_from("ab <>=\"' :"), max_size=8),
+            st.builds(
+                lambda scheme, ident: f'src="{scheme}{ident}"',
+                st.sampled_from(["cid:", "CID:", "Cid:"]),
+                st.text(st.sampled_from("abc.@1"), min_size=1, max_size=6),
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_cid_references_match_the_case_blind_pattern(pieces):
+    from emailkit.mime import _CID_REFERENCE, cid_references
+
+    html = "".join(pieces)
+    assert cid_references(html) == set(_CID_REFERENCE.findall(html))
