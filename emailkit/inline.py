@@ -11,33 +11,23 @@ selectors around loops) it raises :class:`~emailkit.flatten.Unflattenable` namin
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 
+import lxml.etree
 import lxml.html
-import premailer
 
+from .cssrules import PREMAILER_OPTIONS, Premailer, inlined_selectors, sibling_sensitive
+from .cssrules import styles_premailer_reads as _styles_premailer_reads
 from .flatten import Flattened, Tag, Unflattenable
 
-# Leftover rules (@media, :hover) keep their !important: without it they cannot beat inline styles.
-PREMAILER_OPTIONS = {
-    "allow_network": False,
-    "strip_important": False,
-    "keep_style_tags": False,
-    "remove_classes": False,
-    "exclude_pseudoclasses": True,
-    "cssutils_logging_level": logging.CRITICAL,
-}
+__all__ = ["PREMAILER_OPTIONS", "inject_css", "inline_css", "inline_template"]
 
 _RAW_TEXT = {"style", "script", "title", "textarea"}
 _TAG_NAME = re.compile(r"</?([A-Za-z][\w:-]*)")
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _JINJA_OPENER = re.compile(r"\{[{%#]")
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_CSS_DECLARATIONS = re.compile(r"\{[^{}]*\}")
-_STRUCTURAL = re.compile(r"[+~]|:(?:first|last|nth|only)-[\w-]+|:empty|:not\(|:has\(")
 _ATTRIBUTE_SELECTOR = re.compile(r"\[\s*([\w-]+)")
 _MARKUP_SOURCES = re.compile(r"\|\s*safe\b|\bcaller\s*\(|\bself\.|\bsuper\s*\(|\bMarkup\s*\(")
 _UNSAFE_STATEMENTS = {"macro", "call", "filter", "autoescape", "import", "from", "include"}
@@ -46,8 +36,11 @@ _TOKEN = re.compile(r"ekjinjaz*(\d+)x")
 
 
 def inline_css(html: str) -> str:
-    """Move the CSS of ``<style>`` blocks into ``style=`` attributes (premailer)."""
-    return premailer.Premailer(**PREMAILER_OPTIONS).transform(html, pretty_print=False)
+    """Move the CSS of ``<style>`` blocks into ``style=`` attributes (premailer).
+
+    Nothing is fetched: remote ``<link>`` and ``@import`` stay in the HTML for clients to load.
+    """
+    return Premailer().transform(html, pretty_print=False)
 
 
 def inject_css(html: str, css: str) -> str:
@@ -239,36 +232,56 @@ def _literal(text: str) -> str:
     return "{% raw %}" + text + "{% endraw %}"
 
 
+# Statements that render once, in place, and output no elements of their own.
+_STRUCTURE_NEUTRAL = {"", "set", "with", "endwith", "block", "endblock"}
+
+
 def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
-    """Refuse selectors whose matches depend on values or on how often a loop runs."""
+    """Refuse selectors whose matches depend on values or on how control flow turns out."""
     document = lxml.html.document_fromstring(html)
-    selectors = " ".join(
-        _strip_declarations(_CSS_COMMENT.sub("", style.text or ""))
-        for style in document.iter("style")
-    )
-    watched = _SELECTOR_ATTRIBUTES | set(_ATTRIBUTE_SELECTOR.findall(selectors))
+    sheets = list(_styles_premailer_reads(document))
+    selectors = [selector for sheet in sheets for selector in inlined_selectors(sheet)]
+    watched = _SELECTOR_ATTRIBUTES | {
+        name.lower() for selector in selectors for name in _ATTRIBUTE_SELECTOR.findall(selector)
+    }
+    varying: dict[object, Tag] = {}
     for element in document.iter():
         if not isinstance(element.tag, str):
+            token = _TOKEN.search(element.text or "") if element.tag is lxml.etree.Comment else None
+            tag = tags[int(token.group(1))] if token else None
+            if tag is not None and tag.keyword not in _STRUCTURE_NEUTRAL:
+                varying.setdefault(element.getparent(), tag)
             continue
+        conditional = next(
+            (tags[int(m.group(1))] for m in map(_TOKEN.fullmatch, element.attrib) if m), None
+        )
         for name, value in element.attrib.items():
             token = _TOKEN.search(value)
+            if (
+                name.lower() in watched
+                and conditional is not None
+                and conditional.keyword not in _STRUCTURE_NEUTRAL
+                and not token
+            ):
+                raise Unflattenable(
+                    f"{conditional.where}: {conditional.text} inside <{element.tag}> may "
+                    f"change its {name}= attribute, which decides which CSS rules apply"
+                )
             if name.lower() in watched and token:
                 tag = tags[int(token.group(1))]
                 raise Unflattenable(
                     f"{tag.where}: {tag.text} in the {name}= attribute of <{element.tag}> "
                     "decides which CSS rules apply"
                 )
-    structural = _STRUCTURAL.search(selectors)
-    control_flow = next((tag for tag in tags if tag.keyword in ("for", "if")), None)
-    if structural and control_flow:
-        raise Unflattenable(
-            f"{control_flow.where}: the CSS selector part {structural.group()!r} matches "
-            f"differently depending on how {control_flow.text} turns out"
-        )
-
-
-def _strip_declarations(css: str) -> str:
-    previous = None
-    while previous != css:
-        previous, css = css, _CSS_DECLARATIONS.sub(" ", css)
-    return css
+    if not varying:
+        return
+    for selector in selectors:
+        for element, children_too in sibling_sensitive(selector, document):
+            tag = varying.get(element if children_too else element.getparent())
+            if tag is None and element is document:
+                tag = next(iter(varying.values()))
+            if tag is not None:
+                raise Unflattenable(
+                    f"{tag.where}: the CSS selector {selector!r} matches differently "
+                    f"depending on how {tag.text} turns out"
+                )
