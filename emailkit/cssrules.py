@@ -113,9 +113,10 @@ def sibling_sensitive(
 ) -> Iterator[tuple[lxml.etree._Element, bool]]:
     """Elements whose siblings (or, with ``True``, children) decide whether ``selector`` matches.
 
-    These are the elements a positional compound (``:first-child``, ``:nth-child``...) or either
-    side of a ``+``/``~`` combinator could match, found with the selector's positional parts
-    dropped, so the answer errs towards too many. A selector cssselect cannot read yields the root.
+    These are the elements a positional compound (``:first-child``, ``:nth-child``...) could
+    match, found with the selector's positional parts dropped, and the elements either side of
+    a ``+``/``~`` combinator could match that share a parent with one the other side could
+    match; the answer errs towards too many. A selector cssselect cannot read yields the root.
     """
     try:
         parsed = cssselect.parse(selector)
@@ -123,13 +124,41 @@ def sibling_sensitive(
         yield document, True
         return
     for item in parsed:
-        for compound, children_too in _sensitive_compounds(item.parsed_tree):
-            xpath = _TRANSLATOR.selector_to_xpath(css.Selector(_without_positions(compound)))
-            for element in document.xpath(xpath):
-                yield element, children_too
+        for prefix, children_too in _positional_prefixes(item.parsed_tree):
+            yield from ((element, children_too) for element in _matches(prefix, document))
+        for left, right in _sibling_pairs(item.parsed_tree):
+            # Renders repeat or drop a template's elements under the same parent, so only
+            # elements that share a parent in the template can ever be siblings.
+            lefts: dict[object, list[lxml.etree._Element]] = {}
+            for element in _matches(left, document):
+                lefts.setdefault(element.getparent(), []).append(element)
+            for element in _matches(right, document):
+                others = [e for e in lefts.get(element.getparent(), ()) if e is not element]
+                if others:
+                    yield element, False
+                    yield from ((other, False) for other in others)
 
 
-def _sensitive_compounds(tree: Tree) -> Iterator[tuple[Tree, bool]]:
+def is_structural(selector: str) -> bool:
+    """Whether ``selector`` tests an element's siblings or children (``+``, ``~``,
+    ``:first-child``...), so content around an element can change whether it matches."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return True
+    return any(
+        next(_positional_prefixes(item.parsed_tree), None) is not None
+        or next(_sibling_pairs(item.parsed_tree), None) is not None
+        for item in parsed
+    )
+
+
+def _matches(tree: Tree, document: lxml.etree._Element) -> list[lxml.etree._Element]:
+    xpath = _TRANSLATOR.selector_to_xpath(css.Selector(_without_positions(tree)))
+    return list(document.xpath(xpath))
+
+
+def _positional_prefixes(tree: Tree) -> Iterator[tuple[Tree, bool]]:
     """Selector prefixes whose subject is tested on its siblings (``True``: its children)."""
     subject = tree.subselector if isinstance(tree, css.CombinedSelector) else tree
     names = set(_pseudo_names(subject))
@@ -138,10 +167,18 @@ def _sensitive_compounds(tree: Tree) -> Iterator[tuple[Tree, bool]]:
     if "empty" in names:
         yield tree, True
     if isinstance(tree, css.CombinedSelector):
+        yield from _positional_prefixes(tree.selector)
+
+
+def _sibling_pairs(tree: Tree) -> Iterator[tuple[Tree, Tree]]:
+    """The two compounds around each ``+`` or ``~`` combinator."""
+    while isinstance(tree, css.CombinedSelector):
         if tree.combinator in "+~":
-            yield tree, False
-            yield tree.selector, False
-        yield from _sensitive_compounds(tree.selector)
+            left = tree.selector
+            while isinstance(left, css.CombinedSelector):
+                left = left.subselector
+            yield left, tree.subselector
+        tree = tree.selector
 
 
 def _pseudo_names(tree: Tree | None) -> Iterable[str]:

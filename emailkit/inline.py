@@ -13,15 +13,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
 
-from .cssrules import PREMAILER_OPTIONS, Premailer, inlined_selectors, sibling_sensitive
+from .cssrules import (
+    PREMAILER_OPTIONS,
+    Premailer,
+    inlined_selectors,
+    is_structural,
+    sibling_sensitive,
+)
 from .cssrules import styles_premailer_reads as _styles_premailer_reads
 from .flatten import Flattened, Tag, Unflattenable
+from .fragments import FILTER, Site, site_for
 
-__all__ = ["PREMAILER_OPTIONS", "inject_css", "inline_css", "inline_template"]
+__all__ = [
+    "PREMAILER_OPTIONS",
+    "InlinedTemplate",
+    "inject_css",
+    "inline_css",
+    "inline_template",
+    "inline_template_with_fragments",
+]
+
+
+@dataclass(frozen=True)
+class InlinedTemplate:
+    """Template source with the CSS inlined, and the sites where values bring markup (each
+    rendered through the ``emailkit_fragment`` filter, see :mod:`emailkit.fragments`)."""
+
+    source: str
+    sites: tuple[Site, ...]
+
 
 _RAW_TEXT = {"style", "script", "title", "textarea"}
 _TAG_NAME = re.compile(r"</?([A-Za-z][\w:-]*)")
@@ -29,7 +54,13 @@ _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _JINJA_OPENER = re.compile(r"\{[{%#]")
 _ATTRIBUTE_SELECTOR = re.compile(r"\[\s*([\w-]+)")
-_MARKUP_SOURCES = re.compile(r"\|\s*safe\b|\bcaller\s*\(|\bself\.|\bsuper\s*\(|\bMarkup\s*\(")
+_MARKUP_SOURCES = re.compile(r"\bcaller\s*\(|\bself\.|\bsuper\s*\(")
+# Values that may bring markup at render time: inlined alone, where they land (fragments.py).
+# Newstyle gettext returns Markup, so a message holding a tag brings markup too.
+_MARKUP_VALUES = re.compile(
+    r"\|\s*safe\b|\bMarkup\s*\("
+    r"""|(?<![\w.])(?:_|gettext|ngettext|pgettext|npgettext)\s*\(\s*(?:"[^"]*<|'[^']*<)"""
+)
 _UNSAFE_STATEMENTS = {"macro", "call", "filter", "autoescape", "import", "from", "include"}
 _SELECTOR_ATTRIBUTES = {"class", "id", "style"}
 _TOKEN = re.compile(r"ekjinjaz*(\d+)x")
@@ -58,15 +89,43 @@ def inject_css(html: str, css: str) -> str:
 
 
 def inline_template(flattened: Flattened, extra_css: str = "") -> str:
-    """Template source with the CSS inlined, rendering like render-then-:func:`inline_css`."""
+    """Template source with the CSS inlined, rendering like render-then-:func:`inline_css`.
+
+    Markup from values is refused here (:class:`Unflattenable`); see
+    :func:`inline_template_with_fragments` for templates that have some.
+    """
+    return _inline(flattened, extra_css, fragments=False).source
+
+
+def inline_template_with_fragments(flattened: Flattened, extra_css: str = "") -> InlinedTemplate:
+    """Like :func:`inline_template`, with values that bring markup (``|safe``, ``Markup``,
+    gettext with markup in the message) inlined alone at render time; the environment needs
+    a :class:`~emailkit.fragments.FragmentInliner` knowing the sites as its
+    ``emailkit_fragment`` filter."""
+    return _inline(flattened, extra_css, fragments=True)
+
+
+def _inline(flattened: Flattened, extra_css: str, *, fragments: bool) -> InlinedTemplate:
     for tag in flattened.prelude:
-        _refuse_markup_source(tag)
+        _refuse_markup_source(tag, fragments=False)
     parts = _inject_into_parts(flattened.parts, extra_css)
-    protected = _Protector(parts)
-    _refuse_unsafe_css(protected.html, protected.tags)
+    protected = _Protector(parts, fragments=fragments)
+    sites = _refuse_unsafe_css(protected.html, protected.tags, protected.fragments)
+    for index, site in sites.items():
+        protected.replace(index, _through_filter(protected.tags[index], site.key))
     inlined = inline_css(protected.html)
     body = protected.restore(inlined)
-    return "".join(tag.text for tag in flattened.prelude) + body
+    source = "".join(tag.text for tag in flattened.prelude) + body
+    return InlinedTemplate(source, tuple(dict.fromkeys(sites.values())))
+
+
+def _through_filter(tag: Tag, key: str) -> str:
+    """``{{ expr }}`` as ``{{ (expr)|emailkit_fragment('key') }}``, whitespace marks kept."""
+    inner = tag.text[2:-2]
+    lead = inner[0] if inner[:1] in ("-", "+") else ""
+    trail = inner[-1] if inner[-1:] in ("-", "+") else ""
+    expression = inner[len(lead) : len(inner) - len(trail)]
+    return f"{{{{{lead} ({expression})|{FILTER}('{key}') {trail}}}}}"
 
 
 def _inject_into_parts(parts: Iterable[str | Tag], css: str) -> list[str | Tag]:
@@ -84,7 +143,15 @@ def _inject_into_parts(parts: Iterable[str | Tag], css: str) -> list[str | Tag]:
     raise Unflattenable("the HTML has neither </head> nor <body> to put style.css into")
 
 
-def _refuse_markup_source(tag: Tag) -> None:
+def _brings_markup(tag: Tag) -> bool:
+    return tag.kind == "var" and bool(_MARKUP_VALUES.search(tag.text))
+
+
+def _refuse_markup_source(tag: Tag, *, fragments: bool) -> None:
+    if tag.kind == "stmt" and _MARKUP_VALUES.search(tag.text):
+        raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
+    if not fragments and _brings_markup(tag):
+        raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
     if tag.kind in ("var", "stmt") and _MARKUP_SOURCES.search(tag.text):
         raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
     if tag.kind == "stmt" and tag.keyword in _UNSAFE_STATEMENTS:
@@ -164,13 +231,15 @@ class _HtmlContext:
 class _Protector:
     """Replaces Jinja tags by placeholders the HTML parser keeps, and puts them back."""
 
-    def __init__(self, parts: list[str | Tag]) -> None:
+    def __init__(self, parts: list[str | Tag], *, fragments: bool = False) -> None:
         source = "".join(part if isinstance(part, str) else part.text for part in parts)
         prefix = "ekjinja"
         while prefix in source:
             prefix += "z"  # _TOKEN matches any number of z's
         self._token = re.compile(rf"<!--({prefix}\d+x)-->|({prefix}\d+x)")
         self.tags: list[Tag] = []
+        self.fragments: set[int] = set()
+        self._texts: list[str] = []
         self._as_comment: list[bool] = []
         context = _HtmlContext()
         out: list[str] = []
@@ -179,7 +248,13 @@ class _Protector:
                 context.feed(part)
                 out.append(part)
                 continue
-            _refuse_markup_source(part)
+            _refuse_markup_source(part, fragments=fragments)
+            if _brings_markup(part):
+                if context.state != context.CONTENT:
+                    raise Unflattenable(f"{part.where}: {part.text} may output markup inside a tag")
+                self.fragments.add(len(self.tags))
+            if part.kind == "comment":
+                continue  # outputs nothing; the HTML parser might move or drop a placeholder
             if part.kind == "raw" and context.state in (context.CONTENT, context.RAW_TEXT):
                 content = part.raw_content
                 context.feed(content)
@@ -194,10 +269,15 @@ class _Protector:
             token = f"{prefix}{len(self.tags)}x"
             as_comment = context.state == context.CONTENT
             self.tags.append(part)
+            self._texts.append(part.text)
             self._as_comment.append(as_comment)
             out.append(f"<!--{token}-->" if as_comment else token)
         self.html = "".join(out)
         self._prefix = prefix
+
+    def replace(self, index: int, text: str) -> None:
+        """Put ``text`` back in place of tag ``index``."""
+        self._texts[index] = text
 
     def restore(self, inlined: str) -> str:
         """Put the Jinja tags back into premailer's output, checking each came through once."""
@@ -213,7 +293,7 @@ class _Protector:
                 tag = self.tags[index]
                 raise Unflattenable(f"{tag.where}: the HTML parser moved {tag.text}")
             out.append(_literal(inlined[pos : match.start()]))
-            out.append(self.tags[index].text)
+            out.append(self._texts[index])
             pos = match.end()
         out.append(_literal(inlined[pos:]))
         for index, count in enumerate(seen):
@@ -236,8 +316,9 @@ def _literal(text: str) -> str:
 _STRUCTURE_NEUTRAL = {"", "set", "with", "endwith", "block", "endblock"}
 
 
-def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
-    """Refuse selectors whose matches depend on values or on how control flow turns out."""
+def _refuse_unsafe_css(html: str, tags: list[Tag], fragments: set[int]) -> dict[int, Site]:
+    """Refuse selectors whose matches depend on values or on how control flow turns out;
+    return the :class:`Site` of each value that brings markup."""
     document = lxml.html.document_fromstring(html)
     sheets = list(_styles_premailer_reads(document))
     selectors = [selector for sheet in sheets for selector in inlined_selectors(sheet)]
@@ -245,12 +326,15 @@ def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
         name.lower() for selector in selectors for name in _ATTRIBUTE_SELECTOR.findall(selector)
     }
     varying: dict[object, Tag] = {}
+    sites: dict[int, Site] = {}
     for element in document.iter():
         if not isinstance(element.tag, str):
             token = _TOKEN.search(element.text or "") if element.tag is lxml.etree.Comment else None
             tag = tags[int(token.group(1))] if token else None
             if tag is not None and tag.keyword not in _STRUCTURE_NEUTRAL:
                 varying.setdefault(element.getparent(), tag)
+            if token and int(token.group(1)) in fragments:
+                sites[int(token.group(1))] = _site(element, tags[int(token.group(1))], sheets)
             continue
         conditional = next(
             (tags[int(m.group(1))] for m in map(_TOKEN.fullmatch, element.attrib) if m), None
@@ -273,8 +357,16 @@ def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
                     f"{tag.where}: {tag.text} in the {name}= attribute of <{element.tag}> "
                     "decides which CSS rules apply"
                 )
+    if sites:
+        structural = next((s for s in selectors if is_structural(s)), None)
+        if structural is not None:
+            tag = tags[min(sites)]
+            raise Unflattenable(
+                f"{tag.where}: {tag.text} brings markup whose place among its siblings the "
+                f"CSS selector {structural!r} depends on"
+            )
     if not varying:
-        return
+        return sites
     for selector in selectors:
         for element, children_too in sibling_sensitive(selector, document):
             tag = varying.get(element if children_too else element.getparent())
@@ -285,3 +377,12 @@ def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
                     f"{tag.where}: the CSS selector {selector!r} matches differently "
                     f"depending on how {tag.text} turns out"
                 )
+    return sites
+
+
+def _site(placeholder: lxml.etree._Element, tag: Tag, sheets: list[str]) -> Site:
+    parent = placeholder.getparent()
+    chain = [] if parent is None else [parent, *parent.iterancestors()]
+    if not any(node.tag == "body" for node in chain):
+        raise Unflattenable(f"{tag.where}: {tag.text} brings markup outside <body>")
+    return site_for(parent, sheets)

@@ -238,7 +238,7 @@ def test_super_and_nested_blocks_flatten(emails_root):
     ("body", "reason"),
     [
         ('<p class="{{ name }}">x</p>', "class= attribute"),
-        ("<p>{{ name|safe }}</p>", "may output markup"),
+        ("<p>{{ name|safe }}</p>", "brings markup whose place among its siblings"),
         ("<ul>{% for i in name %}<li>{{ i }}</li>{% endfor %}</ul>", "'li:first-child'"),
         ("<{{ name }}>x</{{ name }}>", "names an element"),
     ],
