@@ -57,7 +57,7 @@ def _no_fetch(url: str) -> None:
 @functools.lru_cache(maxsize=256)
 def parse_stylesheet(css_text: str, validate: bool = True) -> cssutils.css.CSSStyleSheet:
     """The parsed sheet, with ``@import`` never fetched; cached on the text, like premailer's."""
-    parser = cssutils.CSSParser(fetcher=_no_fetch, validate=validate)
+    parser = cssutils.CSSParser(fetcher=_no_fetch, validate=validate, loglevel=logging.CRITICAL)
     return parser.parseString(css_text)
 
 

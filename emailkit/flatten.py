@@ -13,17 +13,16 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from jinja2 import TemplateNotFound
+from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError
 
 from .errors import TemplateError
 
-_OPENERS = re.compile(r"\{[{%#]")
-_CLOSERS = {"{{": "}}", "{%": "%}"}
+# Tags are found with the default delimiters, which every emails environment uses.
+_LEXER = Environment()
 _WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
 _STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
 _SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
-_ENDTRANS = re.compile(r"\{%[-+]?\s*endtrans\s*[-+]?%\}")
 
 
 class Unflattenable(Exception):
@@ -69,58 +68,66 @@ class Tag:
 
 
 def scan(source: str, origin: str = "") -> list[str | Tag]:
-    """Split template source into literal text and Jinja tags (default delimiters)."""
+    """Split template source into literal text and Jinja tags (default delimiters).
+
+    Tags are found by Jinja's own lexer, so a ``"%}"`` inside a string, whitespace control or
+    a tag spanning lines cannot cut a tag short; the text between tags is kept verbatim.
+    Source Jinja cannot lex raises its :class:`~jinja2.TemplateSyntaxError`.
+    """
     parts: list[str | Tag] = []
     pos = 0
-    lineno = 1
-    while True:
-        match = _OPENERS.search(source, pos)
-        if match is None:
-            break
-        start = match.start()
-        opener = match.group()
-        if opener == "{#":
-            end = source.find("#}", start + 2)
-            end = len(source) if end < 0 else end + 2
-            kind = "comment"
-        else:
-            end = _find_close(source, start + 2, _CLOSERS[opener])
-            kind = "var" if opener == "{{" else "stmt"
+    for kind, start, end, lineno in _tag_spans(source, origin):
         if start > pos:
             parts.append(source[pos:start])
-            lineno += source.count("\n", pos, start)
-        text = source[start:end]
-        tag = Tag(kind, text, lineno, origin)
-        if tag.keyword in ("raw", "trans"):
-            # Kept whole: raw text is literal, and a trans block's text is its message id.
-            closing = (_ENDRAW if tag.keyword == "raw" else _ENDTRANS).search(source, end)
-            end = len(source) if closing is None else closing.end()
-            tag = Tag(tag.keyword, source[start:end], lineno, origin)
-        parts.append(tag)
-        lineno += source.count("\n", start, end)
+        parts.append(Tag(kind, source[start:end], lineno, origin))
         pos = end
     if pos < len(source):
         parts.append(source[pos:])
-    return parts
+    return _join_trans_blocks(parts)
 
 
-def _find_close(source: str, pos: int, closer: str) -> int:
-    """Index just past ``closer``, skipping string literals inside the tag."""
-    quote = ""
-    length = len(source)
-    while pos < length:
-        char = source[pos]
-        if quote:
-            if char == "\\":
-                pos += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif source.startswith(closer, pos):
-            return pos + 2
-        pos += 1
-    return length
+_KINDS = {"variable": "var", "block": "stmt", "comment": "comment", "raw": "raw"}
+
+
+def _tag_spans(source: str, origin: str) -> Iterator[tuple[str, int, int, int]]:
+    """``(kind, start, end, lineno)`` of each tag, located by walking the lexer's tokens."""
+    pos, opened = 0, None
+    for lineno, token, value in _LEXER.lex(source, name=origin or None):
+        at = source.find(value, pos) if value else pos
+        if at < 0:  # pragma: no cover - every token value is a slice of the source
+            raise Unflattenable(f"{origin}, line {lineno}: cannot locate {value!r}")
+        pos = at + len(value)
+        name, _, edge = token.rpartition("_")
+        if edge == "begin" and name in _KINDS:
+            opened = (_KINDS[name], at, lineno)
+        elif edge == "end" and name in _KINDS and opened is not None:
+            # An end token also holds the whitespace a "-" strips after it: not the tag's.
+            yield opened[0], opened[1], at + len(value.rstrip()), opened[2]
+            opened = None
+    if opened is not None:
+        message = "unexpected end of template: a tag opened here is never closed"
+        raise TemplateSyntaxError(message, opened[2], origin or None)
+
+
+def _join_trans_blocks(parts: list[str | Tag]) -> list[str | Tag]:
+    """A ``{% trans %}...{% endtrans %}`` block as one ``trans`` tag: its text is its message."""
+    joined: list[str | Tag] = []
+    opening: Tag | None = None
+    inside: list[str] = []
+    for part in parts:
+        if opening is None:
+            if isinstance(part, Tag) and part.keyword == "trans":
+                opening, inside = part, [part.text]
+            else:
+                joined.append(part)
+            continue
+        inside.append(part if isinstance(part, str) else part.text)
+        if isinstance(part, Tag) and part.keyword == "endtrans":
+            joined.append(Tag("trans", "".join(inside), opening.lineno, opening.origin))
+            opening = None
+    if opening is not None:
+        joined.append(Tag("trans", "".join(inside), opening.lineno, opening.origin))
+    return joined
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import lxml.html
 from markupsafe import Markup
 
-from .cssrules import Premailer
+from .cssrules import Premailer, inlined_selectors
 
 FILTER = "emailkit_fragment"
 _MARKER = "data-emailkit-fragment"
@@ -41,6 +41,11 @@ class Site:
 
     ancestors: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     stylesheets: tuple[str, ...]
+
+    @functools.cached_property
+    def inert(self) -> bool:
+        """No rule premailer would inline: markup here comes out as it went in."""
+        return not any(next(inlined_selectors(css), None) for css in self.stylesheets)
 
     @property
     def key(self) -> str:
@@ -84,15 +89,18 @@ class FragmentInliner:
         if not hasattr(value, "__html__"):
             return value  # plain text: autoescaping makes it text in the whole document too
         markup = str(value.__html__())
+        site = self.sites[key]
         if "<" not in markup:
             return value
-        return Markup(_inline(self.sites[key], markup))
+        if _BRINGS_CSS.search(markup):
+            raise NeedsWholeDocument("the markup brings its own stylesheet")
+        if site.inert:
+            return value
+        return Markup(_inline(site, markup))
 
 
 @functools.lru_cache(maxsize=1024)
 def _inline(site: Site, markup: str) -> str:
-    if _BRINGS_CSS.search(markup):
-        raise NeedsWholeDocument("the markup brings its own stylesheet")
     inlined = Premailer().transform(site.document(markup), pretty_print=False)
     document = lxml.html.document_fromstring(inlined)
     found = document.xpath(f"//*[@{_MARKER}]")

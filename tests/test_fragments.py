@@ -112,3 +112,11 @@ def test_markup_bringing_a_stylesheet_inlines_the_whole_rendering(rich):
     html = email.render().html
     assert 'style="color:green' in html or "color:green" in html
     assert normalized(html) == normalized(render_then_premailer(email))
+
+
+def test_markup_bringing_a_stylesheet_where_no_rule_applies_still_restyles_the_email(tmp_path):
+    root = EmailsRoot(tmp_path)
+    cls = make_email(root, "bare", "<html><body><p>{{ name }}</p>{{ story|safe }}</body></html>")
+    assert cls.templates().compiled("bare").inline_reason is None
+    email = cls(name="a", story=Markup("<style>p{color:red}</style>"), footer="", url="u")
+    assert '<p style="color:red">a</p>' in email.render().html
