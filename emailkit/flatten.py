@@ -249,6 +249,8 @@ class _Flattener:
                 continue
             if part.kind == "stmt" and part.keyword == "set" and "=" in part.body:
                 yield part
+            elif part.kind == "stmt" and part.keyword in ("from", "import"):
+                yield part  # outputs nothing; components.expand_components resolves it
             elif part.kind == "stmt" and part.keyword == "extends":
                 continue
             else:

@@ -108,15 +108,32 @@ def inline_template_with_fragments(flattened: Flattened, extra_css: str = "") ->
 def _inline(flattened: Flattened, extra_css: str, *, fragments: bool) -> InlinedTemplate:
     for tag in flattened.prelude:
         _refuse_markup_source(tag, fragments=False)
-    parts = _inject_into_parts(flattened.parts, extra_css)
+    leading, parts = _leading_statements(_inject_into_parts(flattened.parts, extra_css))
     protected = _Protector(parts, fragments=fragments)
     sites = _refuse_unsafe_css(protected.html, protected.tags, protected.fragments)
     for index, site in sites.items():
         protected.replace(index, _through_filter(protected.tags[index], site.key))
     inlined = inline_css(protected.html)
     body = protected.restore(inlined)
-    source = "".join(tag.text for tag in flattened.prelude) + body
+    source = "".join(tag.text for tag in (*flattened.prelude, *leading)) + body
     return InlinedTemplate(source, tuple(dict.fromkeys(sites.values())))
+
+
+def _leading_statements(parts: list[str | Tag]) -> tuple[list[Tag], list[str | Tag]]:
+    """Assignments before the document's first markup, kept out of the HTML parser's way (it
+    drops anything before ``<html>``); the whitespace between them is not output either."""
+    leading: list[Tag] = []
+    for index, part in enumerate(parts):
+        if isinstance(part, str) and not part.strip():
+            continue
+        if isinstance(part, Tag) and part.kind == "comment":
+            continue
+        if isinstance(part, Tag) and part.keyword == "set" and "=" in part.body:
+            _refuse_markup_source(part, fragments=False)
+            leading.append(part)
+            continue
+        return leading, parts[index:]
+    return leading, []
 
 
 def _through_filter(tag: Tag, key: str) -> str:

@@ -24,6 +24,7 @@ from jinja2 import (
 )
 
 from . import compilecache, locales, mjml
+from .components import expand_components
 from .errors import TemplateError
 from .flatten import Flattened, Unflattenable, flatten
 from .fragments import FILTER, FragmentInliner, Site
@@ -332,6 +333,7 @@ class Templates:
             mjml.compiler()  # installed? say so at compile time, not at the first render
         try:
             flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
+            flattened = expand_components(flattened, get_source)
         except Unflattenable as reason:
             return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
