@@ -18,7 +18,7 @@ from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError
 from .errors import TemplateError
 
 # Tags are found with the default delimiters, which every emails environment uses.
-_LEXER = Environment()
+_LEXER = Environment(extensions=["jinja2.ext.i18n"])
 _WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
 _STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
 _SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
@@ -91,8 +91,14 @@ _KINDS = {"variable": "var", "block": "stmt", "comment": "comment", "raw": "raw"
 
 def _tag_spans(source: str, origin: str) -> Iterator[tuple[str, int, int, int]]:
     """``(kind, start, end, lineno)`` of each tag, located by walking the lexer's tokens."""
+    try:
+        tokens = list(_LEXER.lex(source, name=origin or None))
+    except TemplateSyntaxError:
+        # The lexer reads to the end; Jinja's parser stops at the first error, as a render would.
+        _LEXER.parse(source, name=origin or None)
+        raise
     pos, opened = 0, None
-    for lineno, token, value in _LEXER.lex(source, name=origin or None):
+    for lineno, token, value in tokens:
         at = source.find(value, pos) if value else pos
         if at < 0:  # pragma: no cover - every token value is a slice of the source
             raise Unflattenable(f"{origin}, line {lineno}: cannot locate {value!r}")
@@ -221,7 +227,15 @@ class _Flattener:
                 hint="Create it under the emails root or fix the name.",
             ) from None
         self._names.append(name)
-        return _parse(name, source)
+        try:
+            return _parse(name, source)
+        except TemplateSyntaxError as error:
+            raise TemplateError(
+                f"syntax error: {error.message}",
+                filename=error.name or name,
+                lineno=error.lineno,
+                hint="Fix the template syntax at that line.",
+            ) from None
 
     def run(self, name: str) -> Flattened:
         chain = [self._load(name)]
