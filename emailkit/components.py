@@ -13,29 +13,28 @@ a caller taking arguments, a call block reading a name the macro binds) raises
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-from jinja2 import Environment, TemplateSyntaxError, meta, nodes
+from jinja2 import meta, nodes
 from markupsafe import escape
 
-from .flatten import Flattened, Tag, Unflattenable, scan
+from .flatten import Flattened, Tag, Unflattenable
+from .macros import (
+    PARSER,
+    Macro,
+    arguments,
+    closing_index,
+    imported,
+    marks,
+    names_in,
+    output_of,
+    parse_tag,
+    read_macro,
+)
 
-_PARSER = Environment(extensions=["jinja2.ext.i18n"])
-# Names a macro body may read besides its parameters: Jinja's and emailkit's globals.
-_GLOBALS = {*_PARSER.globals, "_", "gettext", "ngettext", "pgettext", "npgettext"}
 _DEPTH = 16
+
+
 _NOT_CONSTANT = object()
-
-
-@dataclass(frozen=True)
-class Macro:
-    name: str
-    params: tuple[str, ...]
-    defaults: dict[str, str]
-    opening: Tag
-    body: tuple[str | Tag, ...]
-    closing: Tag
-    with_context: bool
 
 
 def expand_components(flattened: Flattened, get_source: Callable[[str], str]) -> Flattened:
@@ -61,14 +60,14 @@ def expand(
     macros: dict[str, Macro] = {}
     for tag in [*prelude, *(p for p in parts if isinstance(p, Tag))]:
         if tag.kind == "stmt" and tag.keyword in ("from", "import"):
-            macros.update(_imported(tag, get_source))
+            macros.update(imported(tag, get_source))
     parts = _take_local_macros(parts, macros)
     if not macros:
         return parts
     expanded = list(_expand(parts, macros, 0))
     for part in expanded:
         if isinstance(part, Tag) and part.kind in ("var", "stmt") and part.keyword != "macro":
-            used = _names(part) & {name.split(".")[0] for name in macros}
+            used = names_in(part) & {name.split(".")[0] for name in macros}
             if used and part.keyword not in ("from", "import"):
                 raise Unflattenable(f"{part.where}: {part.text} uses a macro in a way not expanded")
     return [_neutral(p) if _imports_macros(p) else p for p in expanded]
@@ -81,103 +80,10 @@ def _imports_macros(part: str | Tag) -> bool:
 def _neutral(tag: str | Tag) -> Tag:
     """A statement outputting nothing with the same whitespace behaviour as ``tag``."""
     assert isinstance(tag, Tag)
-    lead, trail = _marks(tag)
+    lead, trail = marks(tag)
     return Tag(
         "stmt", f"{{%{lead} set __emailkit_expanded = none {trail}%}}", tag.lineno, tag.origin
     )
-
-
-def _marks(tag: Tag) -> tuple[str, str]:
-    inner = tag.text[2:-2]
-    lead = inner[0] if inner[:1] in ("-", "+") else ""
-    trail = inner[-1] if inner[-1:] in ("-", "+") else ""
-    return lead, trail
-
-
-def _parse(text: str, tag: Tag) -> nodes.Template:
-    try:
-        return _PARSER.parse(text)
-    except TemplateSyntaxError as error:
-        raise Unflattenable(f"{tag.where}: {tag.text}: {error.message}") from None
-
-
-def _names(tag: Tag) -> set[str]:
-    return {value for _, kind, value in _PARSER.lex(tag.text) if kind == "name"}
-
-
-def _imported(tag: Tag, get_source: Callable[[str], str]) -> dict[str, Macro]:
-    node = _parse(tag.text, tag).body[0]
-    if not isinstance(node, (nodes.FromImport, nodes.Import)):
-        raise Unflattenable(f"{tag.where}: {tag.text} is not a plain import")
-    if not isinstance(node.template, nodes.Const) or not isinstance(node.template.value, str):
-        raise Unflattenable(f"{tag.where}: {tag.text} imports a computed name")
-    name = node.template.value
-    defined = {m.name: m for m in _macros_in(scan(get_source(name), name), node.with_context)}
-    if isinstance(node, nodes.Import):
-        return {f"{node.target}.{key}": macro for key, macro in defined.items()}
-    found = {}
-    for entry in node.names:
-        original, alias = entry if isinstance(entry, tuple) else (entry, entry)
-        if original not in defined:
-            raise Unflattenable(f"{tag.where}: {name} defines no macro {original!r}")
-        found[alias] = defined[original]
-    return found
-
-
-def _macros_in(parts: list[str | Tag], with_context: bool) -> Iterator[Macro]:
-    index = 0
-    while index < len(parts):
-        part = parts[index]
-        if isinstance(part, Tag) and part.keyword == "macro":
-            end = _closing(parts, index, "macro", "endmacro")
-            yield _macro(part, parts[index + 1 : end], parts[end], with_context)  # type: ignore[arg-type]
-            index = end
-        index += 1
-
-
-def _closing(parts: list[str | Tag], start: int, opener: str, closer: str) -> int:
-    depth = 0
-    for index in range(start, len(parts)):
-        part = parts[index]
-        if isinstance(part, Tag) and part.keyword == opener:
-            depth += 1
-        elif isinstance(part, Tag) and part.keyword == closer:
-            depth -= 1
-            if depth == 0:
-                return index
-    opening = parts[start]
-    assert isinstance(opening, Tag)
-    raise Unflattenable(f"{opening.where}: {opening.text} is never closed")
-
-
-def _macro(opening: Tag, body: list[str | Tag], closing: Tag, with_context: bool) -> Macro:
-    node = _parse(opening.text + closing.text, opening).body[0]
-    assert isinstance(node, nodes.Macro)
-    params = tuple(arg.name for arg in node.args)
-    texts = _arguments(opening, node.name)
-    defaults: dict[str, str] = {}
-    for param, default, text in zip(
-        params[len(params) - len(node.defaults) :],
-        node.defaults,
-        texts[len(params) - len(node.defaults) :],
-        strict=True,
-    ):
-        try:
-            default.as_const()
-        except nodes.Impossible:
-            raise Unflattenable(f"{opening.where}: the default of {param!r} is computed") from None
-        defaults[param] = text.split("=", 1)[1].strip()
-    body_text = "".join(p if isinstance(p, str) else p.text for p in body)
-    free = meta.find_undeclared_variables(_parse(body_text, opening))
-    if free & {"varargs", "kwargs"}:
-        raise Unflattenable(f"{opening.where}: macro {node.name!r} reads varargs or kwargs")
-    strangers = free - set(params) - _GLOBALS - {"caller"}
-    if strangers and not with_context:
-        raise Unflattenable(
-            f"{opening.where}: macro {node.name!r} reads {sorted(strangers)[0]!r}, "
-            "which it is not passed"
-        )
-    return Macro(node.name, params, defaults, opening, tuple(body), closing, with_context)
 
 
 def _take_local_macros(parts: list[str | Tag], macros: dict[str, Macro]) -> list[str | Tag]:
@@ -188,13 +94,13 @@ def _take_local_macros(parts: list[str | Tag], macros: dict[str, Macro]) -> list
     while index < len(parts):
         part = parts[index]
         if isinstance(part, Tag) and part.keyword == "macro":
-            end = _closing(parts, index, "macro", "endmacro")
+            end = closing_index(parts, index, "macro", "endmacro")
             closing = parts[end]
             assert isinstance(closing, Tag)
-            macro = _macro(part, parts[index + 1 : end], closing, with_context=True)
+            macro = read_macro(part, parts[index + 1 : end], closing, with_context=True)
             macros[macro.name] = macro
-            lead, _ = _marks(part)
-            _, trail = _marks(closing)
+            lead, _ = marks(part)
+            _, trail = marks(closing)
             out.append(
                 Tag(
                     "stmt",
@@ -208,49 +114,6 @@ def _take_local_macros(parts: list[str | Tag], macros: dict[str, Macro]) -> list
         out.append(part)
         index += 1
     return out
-
-
-def _arguments(tag: Tag, callee: str) -> list[str]:
-    """The argument texts of the first call in ``tag`` after the name ``callee``."""
-    tokens = list(_PARSER.lex(tag.text))
-    start = next(
-        (
-            i
-            for i, (_, kind, value) in enumerate(tokens)
-            if kind == "name" and value == callee.split(".")[-1]
-        ),
-        None,
-    )
-    if start is None:
-        raise Unflattenable(f"{tag.where}: cannot find {callee} in {tag.text}")
-    depth = 0
-    current: list[str] = []
-    found: list[str] = []
-    for _, kind, value in tokens[start + 1 :]:
-        if kind == "operator" and value in "([{":
-            depth += 1
-            if depth == 1:
-                continue
-        elif kind == "operator" and value in ")]}":
-            depth -= 1
-            if depth == 0:
-                break
-        if depth == 1 and kind == "operator" and value == ",":
-            found.append("".join(current).strip())
-            current = []
-        elif depth >= 1:
-            current.append(value)
-    if "".join(current).strip():
-        found.append("".join(current).strip())
-    return found
-
-
-def _output_of(tag: Tag) -> nodes.Node | None:
-    """The one expression a ``{{ ... }}`` tag outputs."""
-    output = _parse(tag.text, tag).body[0]
-    if isinstance(output, nodes.Output) and len(output.nodes) == 1:
-        return output.nodes[0]
-    return None
 
 
 def _callee(node: nodes.Node, macros: dict[str, Macro]) -> str | None:
@@ -276,13 +139,13 @@ def _expand(
         if isinstance(part, str) or part.kind not in ("var", "stmt"):
             yield part
             continue
-        if part.kind == "var" and (_names(part) & {n.split(".")[0] for n in macros}):
-            expression = _output_of(part)
+        if part.kind == "var" and (names_in(part) & {n.split(".")[0] for n in macros}):
+            expression = output_of(part)
             callee = None if expression is None else _callee(expression, macros)
             if callee is None:
                 yield part
                 continue
-            lead, trail = _marks(part)
+            lead, trail = marks(part)
             yield from _call_site(
                 macros[callee],
                 callee,
@@ -292,10 +155,10 @@ def _expand(
                 outer=("-" if lead == "-" else "+", "-" if trail == "-" else "+"),
             )
         elif part.keyword == "call":
-            end = _closing(parts, index - 1, "call", "endcall")
+            end = closing_index(parts, index - 1, "call", "endcall")
             closing = parts[end]
             assert isinstance(closing, Tag)
-            block = _parse(part.text + "{% endcall %}", part).body[0]
+            block = parse_tag(part.text + "{% endcall %}", part).body[0]
             assert isinstance(block, nodes.CallBlock)
             callee = _callee(block.call, macros)
             if callee is None or block.args:
@@ -307,7 +170,7 @@ def _expand(
                 part,
                 macros,
                 depth,
-                outer=(_marks(part)[0], _marks(closing)[1]),
+                outer=(marks(part)[0], marks(closing)[1]),
                 caller=caller,
             )
             index = end + 1
@@ -326,17 +189,17 @@ def _call_site(
 ) -> Iterator[str | Tag]:
     if depth > _DEPTH:
         raise Unflattenable(f"{call.where}: macros call each other too deep (a cycle?)")
-    bindings = _bind(macro, call, _arguments(call, callee))
+    bindings = _bind(macro, call, arguments(call, callee))
     body = list(macro.body)
     if caller is not None:
         body = list(_with_caller(macro, body, caller))
-    elif any(isinstance(p, Tag) and "caller" in _names(p) for p in body):
+    elif any(isinstance(p, Tag) and "caller" in names_in(p) for p in body):
         raise Unflattenable(
             f"{call.where}: macro {macro.name!r} calls caller() but {call.text} passes none"
         )
     body = _with_constants(body, bindings)
-    _, macro_trail = _marks(macro.opening)
-    end_lead, _ = _marks(macro.closing)
+    _, macro_trail = marks(macro.opening)
+    end_lead, _ = marks(macro.closing)
     assignments = ", ".join(f"{name} = ({text})" for name, text in bindings.items())
     yield Tag(
         "stmt", f"{{%{outer[0]} with {assignments} {macro_trail}%}}", call.lineno, call.origin
@@ -348,7 +211,7 @@ def _call_site(
 def _constant(text: str) -> object:
     """The value of an argument that is a literal, else ``_NOT_CONSTANT``."""
     try:
-        output = _PARSER.parse("{{ " + text + " }}").body[0]
+        output = PARSER.parse("{{ " + text + " }}").body[0]
         assert isinstance(output, nodes.Output) and len(output.nodes) == 1
         return output.nodes[0].as_const()
     except Exception:
@@ -359,7 +222,7 @@ def _with_constants(body: list[str | Tag], bindings: dict[str, str]) -> list[str
     """``{{ param }}`` written as its value where the call passes a literal, so a variant
     class (``class="button {{ kind }}"``) is plain markup the inliner can match."""
     text = "".join(p if isinstance(p, str) else p.text for p in body)
-    stored = {n.name for n in _PARSER.parse(text).find_all(nodes.Name) if n.ctx != "load"}
+    stored = {n.name for n in PARSER.parse(text).find_all(nodes.Name) if n.ctx != "load"}
     constants = {
         name: value
         for name, argument in bindings.items()
@@ -369,11 +232,11 @@ def _with_constants(body: list[str | Tag], bindings: dict[str, str]) -> list[str
         return body
     out: list[str | Tag] = []
     for part in body:
-        node = _output_of(part) if isinstance(part, Tag) and part.kind == "var" else None
+        node = output_of(part) if isinstance(part, Tag) and part.kind == "var" else None
         if (
             isinstance(part, Tag)
             and isinstance(node, nodes.Name)
-            and _marks(part) == ("", "")
+            and marks(part) == ("", "")
             and node.name in constants
         ):
             out.append(str(escape(constants[node.name])))
@@ -415,11 +278,11 @@ def _with_caller(
 ) -> Iterator[str | Tag]:
     opening, inside, closing = caller
     inside_text = "".join(p if isinstance(p, str) else p.text for p in inside)
-    free = meta.find_undeclared_variables(_parse(inside_text, opening))
+    free = meta.find_undeclared_variables(parse_tag(inside_text, opening))
     body_text = "".join(p if isinstance(p, str) else p.text for p in body)
     bound = set(macro.params) | {
         node.name
-        for node in _parse(body_text, macro.opening).find_all(nodes.Name)
+        for node in parse_tag(body_text, macro.opening).find_all(nodes.Name)
         if node.ctx == "store"
     }
     if free & bound:
@@ -427,11 +290,11 @@ def _with_caller(
             f"{opening.where}: the body of {opening.text} reads {sorted(free & bound)[0]!r}, "
             f"which macro {macro.name!r} binds"
         )
-    _, call_trail = _marks(opening)
-    end_lead, _ = _marks(closing)
+    _, call_trail = marks(opening)
+    end_lead, _ = marks(closing)
     for part in body:
-        if isinstance(part, Tag) and part.kind == "var" and "caller" in _names(part):
-            node = _output_of(part)
+        if isinstance(part, Tag) and part.kind == "var" and "caller" in names_in(part):
+            node = output_of(part)
             if not (
                 isinstance(node, nodes.Call)
                 and isinstance(node.node, nodes.Name)
@@ -440,7 +303,7 @@ def _with_caller(
                 and not node.kwargs
             ):
                 raise Unflattenable(f"{part.where}: {part.text} is not a plain caller()")
-            lead, trail = _marks(part)
+            lead, trail = marks(part)
             yield Tag(
                 "stmt",
                 f"{{%{'-' if lead == '-' else '+'} with {call_trail}%}}",
@@ -454,7 +317,7 @@ def _with_caller(
                 part.lineno,
                 part.origin,
             )
-        elif isinstance(part, Tag) and "caller" in _names(part):
+        elif isinstance(part, Tag) and "caller" in names_in(part):
             raise Unflattenable(f"{part.where}: {part.text} uses caller other than as caller()")
         else:
             yield part
