@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError
+from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError, nodes
 
 from .errors import TemplateError
 
@@ -237,6 +237,13 @@ class _Flattener:
                 hint="Fix the template syntax at that line.",
             ) from None
 
+    def _exists(self, name: str) -> bool:
+        try:
+            self._get_source(name)
+        except TemplateNotFound:
+            return False
+        return True
+
     def run(self, name: str) -> Flattened:
         chain = [self._load(name)]
         while chain[-1].extends is not None:
@@ -305,10 +312,12 @@ class _Flattener:
                 yield part
 
     def _emit_include(self, tag: Tag) -> Iterator[str | Tag]:
-        literal = _STRING_ARG.match(tag.body[len("include") :])
-        if literal is None:
-            raise Unflattenable(f"{tag.where}: {tag.text} is not a plain include")
-        name = literal.group(1) or literal.group(2)
+        candidates, ignore_missing = _include_arguments(tag)
+        name = next((n for n in candidates if self._exists(n)), None)
+        if name is None:
+            if ignore_missing:
+                return
+            name = candidates[0]  # _load reports it missing, naming the referrer and line
         if len(self._names) > 64:
             raise Unflattenable(f"{tag.where}: includes nest too deep (a cycle?)")
         included = self._load(name, tag.origin, tag.lineno)
@@ -318,3 +327,24 @@ class _Flattener:
         yield Tag("stmt", "{% with %}", tag.lineno, tag.origin)
         yield from self._emit(included.top)
         yield Tag("stmt", "{% endwith %}", tag.lineno, tag.origin)
+
+
+def _include_arguments(tag: Tag) -> tuple[list[str], bool]:
+    """The names an include tries, in order (a literal name or list), and ``ignore missing``."""
+    try:
+        node = _LEXER.parse(tag.text).body[0]
+    except TemplateSyntaxError as error:
+        raise Unflattenable(f"{tag.where}: {tag.text}: {error.message}") from None
+    assert isinstance(node, nodes.Include)
+    try:
+        value = node.template.as_const()
+    except nodes.Impossible:
+        value = None
+    names = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise Unflattenable(f"{tag.where}: {tag.text} includes a name computed at render time")
+    return list(names), node.ignore_missing

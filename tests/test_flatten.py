@@ -129,3 +129,24 @@ def test_scan_reports_source_jinja_cannot_lex():
     with pytest.raises(TemplateSyntaxError) as caught:
         scan("a\n{{ x ", "t.html")
     assert (caught.value.name, caught.value.lineno) == ("t.html", 2)
+
+
+def test_include_of_a_literal_list_takes_the_first_template_that_exists():
+    flattened = flatten(
+        "page.html",
+        source_of(
+            {
+                "page.html": '<p>{% include ["missing.html", "b.html", "c.html"] %}</p>'
+                '{% include "gone.html" ignore missing %}',
+                "b.html": "<b>{{ x }}</b>",
+                "c.html": "<i>c</i>",
+            }
+        ),
+    )
+    assert text_of(flattened) == "<p>{% with %}<b>{{ x }}</b>{% endwith %}</p>"
+    assert "c.html" not in flattened.names
+
+
+def test_include_of_a_name_computed_at_render_time_is_unflattenable():
+    with pytest.raises(Unflattenable, match="computed at render time"):
+        flatten("page.html", source_of({"page.html": '{% include "parts/" ~ kind ~ ".html" %}'}))
