@@ -10,7 +10,8 @@ it compiles once (or why it falls back) and HTML renders per second for:
 - bare Jinja: the template as written, no inlining (the floor).
 
 Every rendering gets fresh values (each string field of the sample carries a counter), so no
-cache sees the same input twice in a row.
+cache sees the same input twice in a row. The ways run in turn in short batches and each
+figure is the median batch, so a busy shared machine slows them alike.
 
     python bench/corpus.py [--seconds 0.6] [NAME ...]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -51,19 +53,27 @@ def fresh_contexts(context: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return contexts
 
 
-def per_second(render: Callable[[dict[str, Any]], object], contexts: list, seconds: float) -> float:
-    """Best of three rounds of about seconds/3 each, cycling through the contexts."""
-    for context in contexts[:3]:
-        render(context)
-    best, total = 0.0, len(contexts)
-    for _ in range(3):
-        done, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds / 3:
-            for _ in range(10):
-                render(contexts[done % total])
+def rates(ways: dict[str, Callable[[Any], object]], contexts: list, seconds: float) -> dict:
+    """Renders per second of each way: the median of short batches run in turn, so the noise
+    of a shared machine hits every way alike."""
+    sizes = {}
+    for way, render in ways.items():  # a batch of about 20 ms each
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < 0.02:
+            render(contexts[count % len(contexts)])
+            count += 1
+        sizes[way] = max(1, int(count * 0.02 / elapsed))
+    samples: dict[str, list[float]] = {way: [] for way in ways}
+    rounds = max(5, int(seconds / 0.02 / len(ways)))
+    done = 0
+    for _ in range(rounds):
+        for way, render in ways.items():
+            start = time.perf_counter()
+            for _ in range(sizes[way]):
+                render(contexts[done % len(contexts)])
                 done += 1
-        best = max(best, done / elapsed)
-    return best
+            samples[way].append(sizes[way] / (time.perf_counter() - start))
+    return {way: statistics.median(values) for way, values in samples.items()}
 
 
 def ways_for(compiled: Any, inliner: css_inline.CSSInliner) -> dict[str, Callable[[Any], object]]:
@@ -103,18 +113,18 @@ def main() -> None:
         contexts = fresh_contexts(cls.previews()["default"].template_context(), 200)
 
         ways = ways_for(compiled, inliner)
-        rates = {way: per_second(render, contexts, args.seconds) for way, render in ways.items()}
+        rate = rates(ways, contexts, args.seconds * len(ways))
         path = "compiled" if compiled.inline_reason is None else "fallback"
         compiled_count += path == "compiled"
         ratios = (
-            rates["emailkit"] / rates["premailer"],
-            rates["emailkit"] / rates["css_inline"],
-            rates["jinja"] / rates["emailkit"],
+            rate["emailkit"] / rate["premailer"],
+            rate["emailkit"] / rate["css_inline"],
+            rate["jinja"] / rate["emailkit"],
         )
         rows.append((name, ratios))
         print(
-            f"{name:24} {path:9} {rates['emailkit']:9,.0f} {rates['premailer']:9,.0f} "
-            f"{rates['css_inline']:8,.0f} {rates['jinja']:8,.0f} "
+            f"{name:24} {path:9} {rate['emailkit']:9,.0f} {rate['premailer']:9,.0f} "
+            f"{rate['css_inline']:8,.0f} {rate['jinja']:8,.0f} "
             f"{ratios[0]:6.1f}x {ratios[1]:6.1f}x {ratios[2]:7.2f}x"
         )
         if compiled.inline_reason:
