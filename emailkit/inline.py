@@ -4,9 +4,11 @@
 does the same work on template source: every Jinja tag is swapped for a placeholder that the
 HTML parser keeps in place (an HTML comment between elements, a bare word inside a tag),
 premailer inlines the CSS, and the tags are put back. Rendering the result gives the HTML that
-render-then-premailer gives, at the cost of a plain Jinja render. Where that cannot be promised
-(a ``class="{{ ... }}"`` attribute, markup produced by ``|safe`` or macros, structural
-selectors around loops) it raises :class:`~emailkit.flatten.Unflattenable` naming the reason.
+render-then-premailer gives, at the cost of a plain Jinja render. Values that bring markup
+are routed through :mod:`emailkit.fragments` (:func:`inline_template_with_fragments`). Where
+equality cannot be promised (a ``class="{{ ... }}"`` attribute, a ``:first-child``/``+``/``~``
+rule whose element has control flow among its siblings, such a rule with markup from a value)
+it raises :class:`~emailkit.flatten.Unflattenable` naming the reason, file and line.
 """
 
 from __future__ import annotations
