@@ -153,6 +153,46 @@ def is_structural(selector: str) -> bool:
     )
 
 
+def reaches_new_children(selector: str, document: lxml.etree._Element, parent: object) -> bool:
+    """Whether markup added under ``parent`` at render time could change what ``selector``
+    matches: an element the selector tests for its position or siblings could be one of the
+    new elements, or be ``parent`` or one of its ancestors. Errs towards ``True``."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return True
+    assert isinstance(parent, lxml.etree._Element)
+    chain = {parent, *parent.iterancestors()}
+    if any(element in chain for element, _ in sibling_sensitive(selector, document)):
+        return True
+    probe = lxml.etree.SubElement(parent, "emailkit-probe")
+    try:
+        for item in parsed:
+            tree = item.parsed_tree
+            prefixes = [prefix for prefix, _ in _positional_prefixes(tree)]
+            prefixes += [side for pair in _sibling_prefixes(tree) for side in pair]
+            if any(probe in _matches(_any_subject(prefix), document) for prefix in prefixes):
+                return True
+        return False
+    finally:
+        parent.remove(probe)
+
+
+def _sibling_prefixes(tree: Tree) -> Iterator[tuple[Tree, Tree]]:
+    """For each ``+``/``~``, the selector up to its right side and up to its left side."""
+    while isinstance(tree, css.CombinedSelector):
+        if tree.combinator in "+~":
+            yield tree, tree.selector
+        tree = tree.selector
+
+
+def _any_subject(tree: Tree) -> Tree:
+    """``tree`` with its last compound made ``*``: any element in that place."""
+    if isinstance(tree, css.CombinedSelector):
+        return css.CombinedSelector(tree.selector, tree.combinator, css.Element())
+    return css.Element()
+
+
 def _matches(tree: Tree, document: lxml.etree._Element) -> list[lxml.etree._Element]:
     xpath = _TRANSLATOR.selector_to_xpath(css.Selector(_without_positions(tree)))
     return list(document.xpath(xpath))

@@ -25,6 +25,7 @@ from .cssrules import (
     Premailer,
     inlined_selectors,
     is_structural,
+    reaches_new_children,
     sibling_sensitive,
 )
 from .cssrules import styles_premailer_reads as _styles_premailer_reads
@@ -277,7 +278,8 @@ def _refuse_unsafe_css(html: str, tags: list[Tag], fragments: set[int]) -> dict[
     }
     varying: dict[object, Tag] = {}
     sites: dict[int, Site] = {}
-    for element in document.iter():
+    site_parents: dict[int, object] = {}
+    for element in list(document.iter()):
         if not isinstance(element.tag, str):
             token = _TOKEN.search(element.text or "") if element.tag is lxml.etree.Comment else None
             tag = tags[int(token.group(1))] if token else None
@@ -285,6 +287,7 @@ def _refuse_unsafe_css(html: str, tags: list[Tag], fragments: set[int]) -> dict[
                 varying.setdefault(element.getparent(), tag)
             if token and int(token.group(1)) in fragments:
                 sites[int(token.group(1))] = _site(element, tags[int(token.group(1))], sheets)
+                site_parents[int(token.group(1))] = element.getparent()
             continue
         conditional = next(
             (tags[int(m.group(1))] for m in map(_TOKEN.fullmatch, element.attrib) if m), None
@@ -307,14 +310,14 @@ def _refuse_unsafe_css(html: str, tags: list[Tag], fragments: set[int]) -> dict[
                     f"{tag.where}: {tag.text} in the {name}= attribute of <{element.tag}> "
                     "decides which CSS rules apply"
                 )
-    if sites:
-        structural = next((s for s in selectors if is_structural(s)), None)
-        if structural is not None:
-            tag = tags[min(sites)]
-            raise Unflattenable(
-                f"{tag.where}: {tag.text} brings markup whose place among its siblings the "
-                f"CSS selector {structural!r} depends on"
-            )
+    for index, parent in site_parents.items():
+        varying.setdefault(parent, tags[index])  # the template's elements beside the markup
+        for selector in filter(is_structural, selectors):
+            if reaches_new_children(selector, document, parent):
+                raise Unflattenable(
+                    f"{tags[index].where}: {tags[index].text} brings markup whose place among "
+                    f"its siblings the CSS selector {selector!r} depends on"
+                )
     if not varying:
         return sites
     for selector in selectors:

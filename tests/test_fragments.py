@@ -120,3 +120,44 @@ def test_markup_bringing_a_stylesheet_where_no_rule_applies_still_restyles_the_e
     assert cls.templates().compiled("bare").inline_reason is None
     email = cls(name="a", story=Markup("<style>p{color:red}</style>"), footer="", url="u")
     assert '<p style="color:red">a</p>' in email.render().html
+
+
+SCOPED_CSS = (
+    CSS
+    + """
+.callout p:first-child { margin-top: 0 }
+.callout h3 + p { font-weight: bold }
+ul.steps li + li { border-top: 1px solid #eee }
+"""
+)
+
+SCOPED_PAGE = PAGE.replace(
+    '<p class="note">',
+    '<div class="callout"><h3>Note</h3><p>fixed</p></div>'
+    '<ul class="steps"><li>one</li><li>two</li></ul><p class="note">',
+)
+
+
+def test_structural_rules_scoped_away_from_the_markup_still_compile_once(tmp_path):
+    cls = make_email(EmailsRoot(tmp_path), "scoped", SCOPED_PAGE.replace("{css}", SCOPED_CSS))
+    assert cls.templates().compiled("scoped").inline_reason is None
+
+    @settings(max_examples=30, deadline=None)
+    @given(message=rich_text, footer=rich_text)
+    def renders_like_premailer(message, footer):
+        email = cls(name="n", story=message, footer=footer, url="u")
+        assert normalized(email.render().html) == normalized(render_then_premailer(email))
+
+    renders_like_premailer()
+
+
+@pytest.mark.parametrize(
+    "rule", [".content p:first-child", ".content p + ul", "td.cell li:last-child", "p ~ .x"]
+)
+def test_structural_rules_that_reach_the_markup_fall_back(tmp_path, rule):
+    page = SCOPED_PAGE.replace("{css}", SCOPED_CSS + rule + " { color: red }")
+    cls = make_email(EmailsRoot(tmp_path), "reached", page)
+    reason = cls.templates().compiled("reached").inline_reason
+    assert reason is not None and "brings markup whose place among its siblings" in reason
+    email = cls(name="n", story=Markup("<p>a</p><ul><li>1</li></ul>"), footer="", url="u")
+    assert normalized(email.render().html) == normalized(render_then_premailer(email))
