@@ -50,32 +50,52 @@ def names_in(tag: Tag) -> set[str]:
     return {value for _, kind, value in PARSER.lex(tag.text) if kind == "name"}
 
 
-def imported(tag: Tag, get_source: Callable[[str], str]) -> dict[str, Macro]:
+def imported(tag: Tag, get_source: Callable[[str], str], depth: int = 0) -> dict[str, Macro]:
+    """The macros ``tag`` (``{% from %}``/``{% import %}``) makes callable, by the name they are
+    called with; the macros those files import for their own use come along, so a component
+    can call another."""
     node = parse_tag(tag.text, tag).body[0]
     if not isinstance(node, (nodes.FromImport, nodes.Import)):
         raise Unflattenable(f"{tag.where}: {tag.text} is not a plain import")
     if not isinstance(node.template, nodes.Const) or not isinstance(node.template.value, str):
         raise Unflattenable(f"{tag.where}: {tag.text} imports a computed name")
+    if depth > 8:
+        raise Unflattenable(f"{tag.where}: components import each other too deep (a cycle?)")
     name = node.template.value
-    defined = {m.name: m for m in macros_in(scan(get_source(name), name), node.with_context)}
+    parts = scan(get_source(name), name)
+    support: dict[str, Macro] = {}
+    for part in parts:
+        if isinstance(part, Tag) and part.kind == "stmt" and part.keyword in ("from", "import"):
+            support.update(imported(part, get_source, depth + 1))
+    visible = {alias.split(".")[0] for alias in support}
+    defined = {m.name: m for m in macros_in(parts, node.with_context, visible)}
     if isinstance(node, nodes.Import):
-        return {f"{node.target}.{key}": macro for key, macro in defined.items()}
-    found = {}
-    for entry in node.names:
-        original, alias = entry if isinstance(entry, tuple) else (entry, entry)
-        if original not in defined:
-            raise Unflattenable(f"{tag.where}: {name} defines no macro {original!r}")
-        found[alias] = defined[original]
+        found = {f"{node.target}.{key}": macro for key, macro in defined.items()}
+    else:
+        found = {}
+        for entry in node.names:
+            original, alias = entry if isinstance(entry, tuple) else (entry, entry)
+            if original not in defined:
+                raise Unflattenable(f"{tag.where}: {name} defines no macro {original!r}")
+            found[alias] = defined[original]
+    for alias, macro in support.items():
+        if found.setdefault(alias, macro) is not macro:
+            raise Unflattenable(f"{tag.where}: {alias!r} names two different macros")
     return found
 
 
-def macros_in(parts: list[str | Tag], with_context: bool) -> Iterator[Macro]:
+def macros_in(
+    parts: list[str | Tag], with_context: bool, callable_names: set[str] | None = None
+) -> Iterator[Macro]:
     index = 0
     while index < len(parts):
         part = parts[index]
         if isinstance(part, Tag) and part.keyword == "macro":
             end = closing_index(parts, index, "macro", "endmacro")
-            yield read_macro(part, parts[index + 1 : end], parts[end], with_context)  # type: ignore[arg-type]
+            closing = parts[end]
+            assert isinstance(closing, Tag)
+            body = parts[index + 1 : end]
+            yield read_macro(part, body, closing, with_context, callable_names)
             index = end
         index += 1
 
@@ -95,7 +115,13 @@ def closing_index(parts: list[str | Tag], start: int, opener: str, closer: str) 
     raise Unflattenable(f"{opening.where}: {opening.text} is never closed")
 
 
-def read_macro(opening: Tag, body: list[str | Tag], closing: Tag, with_context: bool) -> Macro:
+def read_macro(
+    opening: Tag,
+    body: list[str | Tag],
+    closing: Tag,
+    with_context: bool,
+    callable_names: set[str] | None = None,
+) -> Macro:
     node = parse_tag(opening.text + closing.text, opening).body[0]
     assert isinstance(node, nodes.Macro)
     params = tuple(arg.name for arg in node.args)
@@ -116,7 +142,7 @@ def read_macro(opening: Tag, body: list[str | Tag], closing: Tag, with_context: 
     free = meta.find_undeclared_variables(parse_tag(body_text, opening))
     if free & {"varargs", "kwargs"}:
         raise Unflattenable(f"{opening.where}: macro {node.name!r} reads varargs or kwargs")
-    strangers = free - set(params) - _GLOBALS - {"caller"}
+    strangers = free - set(params) - _GLOBALS - {"caller"} - (callable_names or set())
     if strangers and not with_context:
         raise Unflattenable(
             f"{opening.where}: macro {node.name!r} reads {sorted(strangers)[0]!r}, "

@@ -158,3 +158,25 @@ def test_calls_that_cannot_be_expanded_fall_back_and_say_why(root, body, reason)
     name = f"refused{len(body)}"
     cls = make_email(root, name, page)
     assert reason in cls.templates().compiled(name).inline_reason
+
+
+def test_a_component_calling_another_it_imports_compiles_once(root):
+    root.write(
+        "_components/card.html",
+        '{% import "_components/button.html" as ui %}\n'
+        "{% macro card(title, url) %}\n"
+        '<div class="callout"><h3>{{ title }}</h3>{{ ui.button(url, "Open", kind="card") }}</div>\n'
+        "{% endmacro %}",
+    )
+    page = (
+        '{% from "_components/card.html" import card %}'
+        f"<html><head><style>{CSS}</style></head><body>"
+        "{% for item in items %}{{ card(item, url) }}{% endfor %}</body></html>"
+    )
+    cls = make_email(root, "cards", page)
+    assert cls.templates().compiled("cards").inline_reason is None
+    email = cls(name="n", url="https://x.example", items=["a", "<b>"], urgent=False)
+    html = email.render().html
+    assert html.count('class="button" style="color:#fff;') == 2
+    assert '<td class="button-cell card">' in html
+    assert normalized(html) == normalized(render_then_premailer(email))
