@@ -323,7 +323,12 @@ class Templates:
         read: list[str] = []
 
         def get_source(template: str) -> str:
-            source, _, uptodate = loader.get_source(self.env, template)
+            try:
+                source, _, uptodate = loader.get_source(self.env, template)
+            except TemplateNotFound:
+                # An include may try it first ({% include ["a", "b"] %}): recompile once it exists.
+                checks.append(_unchanged(self.root.joinpath(*template.split("/"))))
+                raise
             if uptodate is not None:
                 checks.append(uptodate)
             read.append(f"{template}\0{source}")
