@@ -18,11 +18,12 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lxml.html
 from markupsafe import Markup
 
-from .cssrules import Premailer, inlined_selectors
+if TYPE_CHECKING:
+    import lxml.html
 
 FILTER = "emailkit_fragment"
 _MARKER = "data-emailkit-fragment"
@@ -45,6 +46,8 @@ class Site:
     @functools.cached_property
     def inert(self) -> bool:
         """No rule premailer would inline: markup here comes out as it went in."""
+        from .cssrules import inlined_selectors  # cssutils: only once markup arrives
+
         return not any(next(inlined_selectors(css), None) for css in self.stylesheets)
 
     @property
@@ -101,6 +104,10 @@ class FragmentInliner:
 
 @functools.lru_cache(maxsize=1024)
 def _inline(site: Site, markup: str) -> str:
+    import lxml.html
+
+    from .cssrules import Premailer  # premailer: only once markup arrives
+
     inlined = Premailer().transform(site.document(markup), pretty_print=False)
     document = lxml.html.document_fromstring(inlined)
     found = document.xpath(f"//*[@{_MARKER}]")
