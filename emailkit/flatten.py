@@ -13,17 +13,16 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from jinja2 import TemplateNotFound
+from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError, nodes
 
 from .errors import TemplateError
 
-_OPENERS = re.compile(r"\{[{%#]")
-_CLOSERS = {"{{": "}}", "{%": "%}"}
+# Tags are found with the default delimiters, which every emails environment uses.
+_LEXER = Environment(extensions=["jinja2.ext.i18n"])
 _WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
 _STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
 _SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
-_ENDTRANS = re.compile(r"\{%[-+]?\s*endtrans\s*[-+]?%\}")
 
 
 class Unflattenable(Exception):
@@ -69,58 +68,72 @@ class Tag:
 
 
 def scan(source: str, origin: str = "") -> list[str | Tag]:
-    """Split template source into literal text and Jinja tags (default delimiters)."""
+    """Split template source into literal text and Jinja tags (default delimiters).
+
+    Tags are found by Jinja's own lexer, so a ``"%}"`` inside a string, whitespace control or
+    a tag spanning lines cannot cut a tag short; the text between tags is kept verbatim.
+    Source Jinja cannot lex raises its :class:`~jinja2.TemplateSyntaxError`.
+    """
     parts: list[str | Tag] = []
     pos = 0
-    lineno = 1
-    while True:
-        match = _OPENERS.search(source, pos)
-        if match is None:
-            break
-        start = match.start()
-        opener = match.group()
-        if opener == "{#":
-            end = source.find("#}", start + 2)
-            end = len(source) if end < 0 else end + 2
-            kind = "comment"
-        else:
-            end = _find_close(source, start + 2, _CLOSERS[opener])
-            kind = "var" if opener == "{{" else "stmt"
+    for kind, start, end, lineno in _tag_spans(source, origin):
         if start > pos:
             parts.append(source[pos:start])
-            lineno += source.count("\n", pos, start)
-        text = source[start:end]
-        tag = Tag(kind, text, lineno, origin)
-        if tag.keyword in ("raw", "trans"):
-            # Kept whole: raw text is literal, and a trans block's text is its message id.
-            closing = (_ENDRAW if tag.keyword == "raw" else _ENDTRANS).search(source, end)
-            end = len(source) if closing is None else closing.end()
-            tag = Tag(tag.keyword, source[start:end], lineno, origin)
-        parts.append(tag)
-        lineno += source.count("\n", start, end)
+        parts.append(Tag(kind, source[start:end], lineno, origin))
         pos = end
     if pos < len(source):
         parts.append(source[pos:])
-    return parts
+    return _join_trans_blocks(parts)
 
 
-def _find_close(source: str, pos: int, closer: str) -> int:
-    """Index just past ``closer``, skipping string literals inside the tag."""
-    quote = ""
-    length = len(source)
-    while pos < length:
-        char = source[pos]
-        if quote:
-            if char == "\\":
-                pos += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif source.startswith(closer, pos):
-            return pos + 2
-        pos += 1
-    return length
+_KINDS = {"variable": "var", "block": "stmt", "comment": "comment", "raw": "raw"}
+
+
+def _tag_spans(source: str, origin: str) -> Iterator[tuple[str, int, int, int]]:
+    """``(kind, start, end, lineno)`` of each tag, located by walking the lexer's tokens."""
+    try:
+        tokens = list(_LEXER.lex(source, name=origin or None))
+    except TemplateSyntaxError:
+        # The lexer reads to the end; Jinja's parser stops at the first error, as a render would.
+        _LEXER.parse(source, name=origin or None)
+        raise
+    pos, opened = 0, None
+    for lineno, token, value in tokens:
+        at = source.find(value, pos) if value else pos
+        if at < 0:  # pragma: no cover - every token value is a slice of the source
+            raise Unflattenable(f"{origin}, line {lineno}: cannot locate {value!r}")
+        pos = at + len(value)
+        name, _, edge = token.rpartition("_")
+        if edge == "begin" and name in _KINDS:
+            opened = (_KINDS[name], at, lineno)
+        elif edge == "end" and name in _KINDS and opened is not None:
+            # An end token also holds the whitespace a "-" strips after it: not the tag's.
+            yield opened[0], opened[1], at + len(value.rstrip()), opened[2]
+            opened = None
+    if opened is not None:
+        message = "unexpected end of template: a tag opened here is never closed"
+        raise TemplateSyntaxError(message, opened[2], origin or None)
+
+
+def _join_trans_blocks(parts: list[str | Tag]) -> list[str | Tag]:
+    """A ``{% trans %}...{% endtrans %}`` block as one ``trans`` tag: its text is its message."""
+    joined: list[str | Tag] = []
+    opening: Tag | None = None
+    inside: list[str] = []
+    for part in parts:
+        if opening is None:
+            if isinstance(part, Tag) and part.keyword == "trans":
+                opening, inside = part, [part.text]
+            else:
+                joined.append(part)
+            continue
+        inside.append(part if isinstance(part, str) else part.text)
+        if isinstance(part, Tag) and part.keyword == "endtrans":
+            joined.append(Tag("trans", "".join(inside), opening.lineno, opening.origin))
+            opening = None
+    if opening is not None:
+        joined.append(Tag("trans", "".join(inside), opening.lineno, opening.origin))
+    return joined
 
 
 @dataclass
@@ -214,7 +227,22 @@ class _Flattener:
                 hint="Create it under the emails root or fix the name.",
             ) from None
         self._names.append(name)
-        return _parse(name, source)
+        try:
+            return _parse(name, source)
+        except TemplateSyntaxError as error:
+            raise TemplateError(
+                f"syntax error: {error.message}",
+                filename=error.name or name,
+                lineno=error.lineno,
+                hint="Fix the template syntax at that line.",
+            ) from None
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self._get_source(name)
+        except TemplateNotFound:
+            return False
+        return True
 
     def run(self, name: str) -> Flattened:
         chain = [self._load(name)]
@@ -242,6 +270,8 @@ class _Flattener:
                 continue
             if part.kind == "stmt" and part.keyword == "set" and "=" in part.body:
                 yield part
+            elif part.kind == "stmt" and part.keyword in ("from", "import"):
+                yield part  # outputs nothing; components.expand_components resolves it
             elif part.kind == "stmt" and part.keyword == "extends":
                 continue
             else:
@@ -282,10 +312,12 @@ class _Flattener:
                 yield part
 
     def _emit_include(self, tag: Tag) -> Iterator[str | Tag]:
-        literal = _STRING_ARG.match(tag.body[len("include") :])
-        if literal is None:
-            raise Unflattenable(f"{tag.where}: {tag.text} is not a plain include")
-        name = literal.group(1) or literal.group(2)
+        candidates, ignore_missing = _include_arguments(tag)
+        name = next((n for n in candidates if self._exists(n)), None)
+        if name is None:
+            if ignore_missing:
+                return
+            name = candidates[0]  # _load reports it missing, naming the referrer and line
         if len(self._names) > 64:
             raise Unflattenable(f"{tag.where}: includes nest too deep (a cycle?)")
         included = self._load(name, tag.origin, tag.lineno)
@@ -295,3 +327,24 @@ class _Flattener:
         yield Tag("stmt", "{% with %}", tag.lineno, tag.origin)
         yield from self._emit(included.top)
         yield Tag("stmt", "{% endwith %}", tag.lineno, tag.origin)
+
+
+def _include_arguments(tag: Tag) -> tuple[list[str], bool]:
+    """The names an include tries, in order (a literal name or list), and ``ignore missing``."""
+    try:
+        node = _LEXER.parse(tag.text).body[0]
+    except TemplateSyntaxError as error:
+        raise Unflattenable(f"{tag.where}: {tag.text}: {error.message}") from None
+    assert isinstance(node, nodes.Include)
+    try:
+        value = node.template.as_const()
+    except nodes.Impossible:
+        value = None
+    names = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise Unflattenable(f"{tag.where}: {tag.text} includes a name computed at render time")
+    return list(names), node.ignore_missing

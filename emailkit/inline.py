@@ -4,50 +4,76 @@
 does the same work on template source: every Jinja tag is swapped for a placeholder that the
 HTML parser keeps in place (an HTML comment between elements, a bare word inside a tag),
 premailer inlines the CSS, and the tags are put back. Rendering the result gives the HTML that
-render-then-premailer gives, at the cost of a plain Jinja render. Where that cannot be promised
-(a ``class="{{ ... }}"`` attribute, markup produced by ``|safe`` or macros, structural
-selectors around loops) it raises :class:`~emailkit.flatten.Unflattenable` naming the reason.
+render-then-premailer gives, at the cost of a plain Jinja render. Values that bring markup
+are routed through :mod:`emailkit.fragments` (:func:`inline_template_with_fragments`). Where
+equality cannot be promised (a ``class="{{ ... }}"`` attribute, a ``:first-child``/``+``/``~``
+rule whose element has control flow among its siblings, such a rule with markup from a value)
+it raises :class:`~emailkit.flatten.Unflattenable` naming the reason, file and line.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import lxml.etree
 import lxml.html
-import premailer
 
+from .cssrules import (
+    PREMAILER_OPTIONS,
+    Premailer,
+    inlined_selectors,
+    is_structural,
+    reaches_new_children,
+    sibling_sensitive,
+)
+from .cssrules import styles_premailer_reads as _styles_premailer_reads
 from .flatten import Flattened, Tag, Unflattenable
+from .fragments import FILTER, Site, site_for
+from .htmlcontext import HtmlContext
 
-# Leftover rules (@media, :hover) keep their !important: without it they cannot beat inline styles.
-PREMAILER_OPTIONS = {
-    "allow_network": False,
-    "strip_important": False,
-    "keep_style_tags": False,
-    "remove_classes": False,
-    "exclude_pseudoclasses": True,
-    "cssutils_logging_level": logging.CRITICAL,
-}
+__all__ = [
+    "PREMAILER_OPTIONS",
+    "InlinedTemplate",
+    "inject_css",
+    "inline_css",
+    "inline_template",
+    "inline_template_with_fragments",
+]
 
-_RAW_TEXT = {"style", "script", "title", "textarea"}
-_TAG_NAME = re.compile(r"</?([A-Za-z][\w:-]*)")
+
+@dataclass(frozen=True)
+class InlinedTemplate:
+    """Template source with the CSS inlined, and the sites where values bring markup (each
+    rendered through the ``emailkit_fragment`` filter, see :mod:`emailkit.fragments`)."""
+
+    source: str
+    sites: tuple[Site, ...]
+
+
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _JINJA_OPENER = re.compile(r"\{[{%#]")
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_CSS_DECLARATIONS = re.compile(r"\{[^{}]*\}")
-_STRUCTURAL = re.compile(r"[+~]|:(?:first|last|nth|only)-[\w-]+|:empty|:not\(|:has\(")
 _ATTRIBUTE_SELECTOR = re.compile(r"\[\s*([\w-]+)")
-_MARKUP_SOURCES = re.compile(r"\|\s*safe\b|\bcaller\s*\(|\bself\.|\bsuper\s*\(|\bMarkup\s*\(")
+_MARKUP_SOURCES = re.compile(r"\bcaller\s*\(|\bself\.|\bsuper\s*\(")
+# Values that may bring markup at render time: inlined alone, where they land (fragments.py).
+# Newstyle gettext returns Markup, so a message holding a tag brings markup too.
+_MARKUP_VALUES = re.compile(
+    r"\|\s*safe\b|\bMarkup\s*\("
+    r"""|(?<![\w.])(?:_|gettext|ngettext|pgettext|npgettext)\s*\(\s*(?:"[^"]*<|'[^']*<)"""
+)
 _UNSAFE_STATEMENTS = {"macro", "call", "filter", "autoescape", "import", "from", "include"}
 _SELECTOR_ATTRIBUTES = {"class", "id", "style"}
 _TOKEN = re.compile(r"ekjinjaz*(\d+)x")
 
 
 def inline_css(html: str) -> str:
-    """Move the CSS of ``<style>`` blocks into ``style=`` attributes (premailer)."""
-    return premailer.Premailer(**PREMAILER_OPTIONS).transform(html, pretty_print=False)
+    """Move the CSS of ``<style>`` blocks into ``style=`` attributes (premailer).
+
+    Nothing is fetched: remote ``<link>`` and ``@import`` stay in the HTML for clients to load.
+    """
+    return Premailer().transform(html, pretty_print=False)
 
 
 def inject_css(html: str, css: str) -> str:
@@ -65,15 +91,60 @@ def inject_css(html: str, css: str) -> str:
 
 
 def inline_template(flattened: Flattened, extra_css: str = "") -> str:
-    """Template source with the CSS inlined, rendering like render-then-:func:`inline_css`."""
+    """Template source with the CSS inlined, rendering like render-then-:func:`inline_css`.
+
+    Markup from values is refused here (:class:`Unflattenable`); see
+    :func:`inline_template_with_fragments` for templates that have some.
+    """
+    return _inline(flattened, extra_css, fragments=False).source
+
+
+def inline_template_with_fragments(flattened: Flattened, extra_css: str = "") -> InlinedTemplate:
+    """Like :func:`inline_template`, with values that bring markup (``|safe``, ``Markup``,
+    gettext with markup in the message) inlined alone at render time; the environment needs
+    a :class:`~emailkit.fragments.FragmentInliner` knowing the sites as its
+    ``emailkit_fragment`` filter."""
+    return _inline(flattened, extra_css, fragments=True)
+
+
+def _inline(flattened: Flattened, extra_css: str, *, fragments: bool) -> InlinedTemplate:
     for tag in flattened.prelude:
-        _refuse_markup_source(tag)
-    parts = _inject_into_parts(flattened.parts, extra_css)
-    protected = _Protector(parts)
-    _refuse_unsafe_css(protected.html, protected.tags)
+        _refuse_markup_source(tag, fragments=False)
+    leading, parts = _leading_statements(_inject_into_parts(flattened.parts, extra_css))
+    protected = _Protector(parts, fragments=fragments)
+    sites = _refuse_unsafe_css(protected.html, protected.tags, protected.fragments)
+    for index, site in sites.items():
+        protected.replace(index, _through_filter(protected.tags[index], site.key))
     inlined = inline_css(protected.html)
     body = protected.restore(inlined)
-    return "".join(tag.text for tag in flattened.prelude) + body
+    source = "".join(tag.text for tag in (*flattened.prelude, *leading)) + body
+    return InlinedTemplate(source, tuple(dict.fromkeys(sites.values())))
+
+
+def _leading_statements(parts: list[str | Tag]) -> tuple[list[Tag], list[str | Tag]]:
+    """Assignments before the document's first markup, kept out of the HTML parser's way (it
+    drops anything before ``<html>``); the whitespace between them is not output either."""
+    leading: list[Tag] = []
+    for index, part in enumerate(parts):
+        if isinstance(part, str) and not part.strip():
+            continue
+        if isinstance(part, Tag) and part.kind == "comment":
+            continue
+        if isinstance(part, Tag) and part.keyword == "set" and "=" in part.body:
+            _refuse_markup_source(part, fragments=False)
+            leading.append(part)
+            continue
+        return leading, parts[index:]
+    return leading, []
+
+
+def _through_filter(tag: Tag, key: str) -> str:
+    """``{{ expr }}`` as ``{{ (expr)|emailkit_fragment('key') }}``, whitespace marks kept."""
+    inner = tag.text[2:-2]
+    lead = inner[0] if inner[:1] in ("-", "+") else ""
+    trail = inner[-1] if inner[-1:] in ("-", "+") else ""
+    expression = inner[len(lead) : len(inner) - len(trail)]
+    return f"{{{{{lead} ({expression})|{FILTER}('{key}') {trail}}}}}"
 
 
 def _inject_into_parts(parts: Iterable[str | Tag], css: str) -> list[str | Tag]:
@@ -91,7 +162,15 @@ def _inject_into_parts(parts: Iterable[str | Tag], css: str) -> list[str | Tag]:
     raise Unflattenable("the HTML has neither </head> nor <body> to put style.css into")
 
 
-def _refuse_markup_source(tag: Tag) -> None:
+def _brings_markup(tag: Tag) -> bool:
+    return tag.kind == "var" and bool(_MARKUP_VALUES.search(tag.text))
+
+
+def _refuse_markup_source(tag: Tag, *, fragments: bool) -> None:
+    if tag.kind == "stmt" and _MARKUP_VALUES.search(tag.text):
+        raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
+    if not fragments and _brings_markup(tag):
+        raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
     if tag.kind in ("var", "stmt") and _MARKUP_SOURCES.search(tag.text):
         raise Unflattenable(f"{tag.where}: {tag.text} may output markup the inliner cannot see")
     if tag.kind == "stmt" and tag.keyword in _UNSAFE_STATEMENTS:
@@ -100,93 +179,33 @@ def _refuse_markup_source(tag: Tag) -> None:
         raise Unflattenable(f"{tag.where}: a block {{% set %}} captures markup")
 
 
-class _HtmlContext:
-    """Tracks where in the HTML grammar the text fed so far ends."""
-
-    CONTENT, TAG_OPEN, TAG, COMMENT, RAW_TEXT = range(5)
-
-    def __init__(self) -> None:
-        self.state = self.CONTENT
-        self.element = ""
-        self._quote = ""
-        self._closing = False
-
-    def feed(self, data: str) -> None:
-        pos, end = 0, len(data)
-        while pos < end:
-            if self.state == self.CONTENT:
-                pos = data.find("<", pos)
-                if pos < 0:
-                    return
-                if data.startswith("<!--", pos):
-                    self.state, pos = self.COMMENT, pos + 4
-                elif pos + 1 == end:
-                    self.state, pos = self.TAG_OPEN, end
-                else:
-                    pos = self._open_tag(data, pos + 1)
-            elif self.state == self.TAG_OPEN:
-                self.state = self.CONTENT
-                pos = self._open_tag("<" + data, 1) - 1
-            elif self.state == self.TAG:
-                pos = self._in_tag(data, pos)
-            elif self.state == self.COMMENT:
-                found = data.find("-->", pos)
-                if found < 0:
-                    return
-                self.state, pos = self.CONTENT, found + 3
-            else:
-                closing = re.compile(rf"</{self.element}\b", re.IGNORECASE).search(data, pos)
-                if closing is None:
-                    return
-                self.state, self._closing, self._quote = self.TAG, True, ""
-                pos = closing.end()
-
-    def _open_tag(self, data: str, pos: int) -> int:
-        """``pos`` is just after a ``<``; enter a tag if one starts there."""
-        char = data[pos]
-        if not (char.isalpha() or char in "/!?"):
-            return pos
-        match = _TAG_NAME.match(data, pos - 1)
-        self.element = match.group(1).lower() if match else ""
-        self._closing = char == "/"
-        self._quote = ""
-        self.state = self.TAG
-        return match.end() if match else pos + 1
-
-    def _in_tag(self, data: str, pos: int) -> int:
-        for index in range(pos, len(data)):
-            char = data[index]
-            if self._quote:
-                if char == self._quote:
-                    self._quote = ""
-            elif char in "\"'":
-                self._quote = char
-            elif char == ">":
-                opens_raw = not self._closing and self.element in _RAW_TEXT
-                self.state = self.RAW_TEXT if opens_raw else self.CONTENT
-                return index + 1
-        return len(data)
-
-
 class _Protector:
     """Replaces Jinja tags by placeholders the HTML parser keeps, and puts them back."""
 
-    def __init__(self, parts: list[str | Tag]) -> None:
+    def __init__(self, parts: list[str | Tag], *, fragments: bool = False) -> None:
         source = "".join(part if isinstance(part, str) else part.text for part in parts)
         prefix = "ekjinja"
         while prefix in source:
             prefix += "z"  # _TOKEN matches any number of z's
         self._token = re.compile(rf"<!--({prefix}\d+x)-->|({prefix}\d+x)")
         self.tags: list[Tag] = []
+        self.fragments: set[int] = set()
+        self._texts: list[str] = []
         self._as_comment: list[bool] = []
-        context = _HtmlContext()
+        context = HtmlContext()
         out: list[str] = []
         for part in parts:
             if isinstance(part, str):
                 context.feed(part)
                 out.append(part)
                 continue
-            _refuse_markup_source(part)
+            _refuse_markup_source(part, fragments=fragments)
+            if _brings_markup(part):
+                if context.state != context.CONTENT:
+                    raise Unflattenable(f"{part.where}: {part.text} may output markup inside a tag")
+                self.fragments.add(len(self.tags))
+            if part.kind == "comment":
+                continue  # outputs nothing; the HTML parser might move or drop a placeholder
             if part.kind == "raw" and context.state in (context.CONTENT, context.RAW_TEXT):
                 content = part.raw_content
                 context.feed(content)
@@ -201,10 +220,15 @@ class _Protector:
             token = f"{prefix}{len(self.tags)}x"
             as_comment = context.state == context.CONTENT
             self.tags.append(part)
+            self._texts.append(part.text)
             self._as_comment.append(as_comment)
             out.append(f"<!--{token}-->" if as_comment else token)
         self.html = "".join(out)
         self._prefix = prefix
+
+    def replace(self, index: int, text: str) -> None:
+        """Put ``text`` back in place of tag ``index``."""
+        self._texts[index] = text
 
     def restore(self, inlined: str) -> str:
         """Put the Jinja tags back into premailer's output, checking each came through once."""
@@ -220,7 +244,7 @@ class _Protector:
                 tag = self.tags[index]
                 raise Unflattenable(f"{tag.where}: the HTML parser moved {tag.text}")
             out.append(_literal(inlined[pos : match.start()]))
-            out.append(self.tags[index].text)
+            out.append(self._texts[index])
             pos = match.end()
         out.append(_literal(inlined[pos:]))
         for index, count in enumerate(seen):
@@ -239,36 +263,79 @@ def _literal(text: str) -> str:
     return "{% raw %}" + text + "{% endraw %}"
 
 
-def _refuse_unsafe_css(html: str, tags: list[Tag]) -> None:
-    """Refuse selectors whose matches depend on values or on how often a loop runs."""
+# Statements that render once, in place, and output no elements of their own.
+_STRUCTURE_NEUTRAL = {"", "set", "with", "endwith", "block", "endblock"}
+
+
+def _refuse_unsafe_css(html: str, tags: list[Tag], fragments: set[int]) -> dict[int, Site]:
+    """Refuse selectors whose matches depend on values or on how control flow turns out;
+    return the :class:`Site` of each value that brings markup."""
     document = lxml.html.document_fromstring(html)
-    selectors = " ".join(
-        _strip_declarations(_CSS_COMMENT.sub("", style.text or ""))
-        for style in document.iter("style")
-    )
-    watched = _SELECTOR_ATTRIBUTES | set(_ATTRIBUTE_SELECTOR.findall(selectors))
-    for element in document.iter():
+    sheets = list(_styles_premailer_reads(document))
+    selectors = [selector for sheet in sheets for selector in inlined_selectors(sheet)]
+    watched = _SELECTOR_ATTRIBUTES | {
+        name.lower() for selector in selectors for name in _ATTRIBUTE_SELECTOR.findall(selector)
+    }
+    varying: dict[object, Tag] = {}
+    sites: dict[int, Site] = {}
+    site_parents: dict[int, object] = {}
+    for element in list(document.iter()):
         if not isinstance(element.tag, str):
+            token = _TOKEN.search(element.text or "") if element.tag is lxml.etree.Comment else None
+            tag = tags[int(token.group(1))] if token else None
+            if tag is not None and tag.keyword not in _STRUCTURE_NEUTRAL:
+                varying.setdefault(element.getparent(), tag)
+            if token and int(token.group(1)) in fragments:
+                sites[int(token.group(1))] = _site(element, tags[int(token.group(1))], sheets)
+                site_parents[int(token.group(1))] = element.getparent()
             continue
+        conditional = next(
+            (tags[int(m.group(1))] for m in map(_TOKEN.fullmatch, element.attrib) if m), None
+        )
         for name, value in element.attrib.items():
             token = _TOKEN.search(value)
+            if (
+                name.lower() in watched
+                and conditional is not None
+                and conditional.keyword not in _STRUCTURE_NEUTRAL
+                and not token
+            ):
+                raise Unflattenable(
+                    f"{conditional.where}: {conditional.text} inside <{element.tag}> may "
+                    f"change its {name}= attribute, which decides which CSS rules apply"
+                )
             if name.lower() in watched and token:
                 tag = tags[int(token.group(1))]
                 raise Unflattenable(
                     f"{tag.where}: {tag.text} in the {name}= attribute of <{element.tag}> "
                     "decides which CSS rules apply"
                 )
-    structural = _STRUCTURAL.search(selectors)
-    control_flow = next((tag for tag in tags if tag.keyword in ("for", "if")), None)
-    if structural and control_flow:
-        raise Unflattenable(
-            f"{control_flow.where}: the CSS selector part {structural.group()!r} matches "
-            f"differently depending on how {control_flow.text} turns out"
-        )
+    for index, parent in site_parents.items():
+        varying.setdefault(parent, tags[index])  # the template's elements beside the markup
+        for selector in filter(is_structural, selectors):
+            if reaches_new_children(selector, document, parent):
+                raise Unflattenable(
+                    f"{tags[index].where}: {tags[index].text} brings markup whose place among "
+                    f"its siblings the CSS selector {selector!r} depends on"
+                )
+    if not varying:
+        return sites
+    for selector in selectors:
+        for element, children_too in sibling_sensitive(selector, document):
+            tag = varying.get(element if children_too else element.getparent())
+            if tag is None and element is document:
+                tag = next(iter(varying.values()))
+            if tag is not None:
+                raise Unflattenable(
+                    f"{tag.where}: the CSS selector {selector!r} matches differently "
+                    f"depending on how {tag.text} turns out"
+                )
+    return sites
 
 
-def _strip_declarations(css: str) -> str:
-    previous = None
-    while previous != css:
-        previous, css = css, _CSS_DECLARATIONS.sub(" ", css)
-    return css
+def _site(placeholder: lxml.etree._Element, tag: Tag, sheets: list[str]) -> Site:
+    parent = placeholder.getparent()
+    chain = [] if parent is None else [parent, *parent.iterancestors()]
+    if not any(node.tag == "body" for node in chain):
+        raise Unflattenable(f"{tag.where}: {tag.text} brings markup outside <body>")
+    return site_for(parent, sheets)

@@ -17,6 +17,7 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
+from .fragments import NeedsWholeDocument
 from .headers import check_unsubscribe_url, forbidden
 from .mime import (
     Message,
@@ -128,13 +129,7 @@ def render(email: Email, compiled: CompiledEmail) -> Rendered:
         html = None
         if compiled.html is not None:
             part = HTML
-            html = compiled.html.render(context)
-            if compiled.inlines_per_render:
-                from .inline import inject_css, inline_css  # premailer: only when needed
-
-                if compiled.mjml:
-                    html = mjml.to_html(html, compiled.html_source.name or HTML)  # type: ignore[union-attr]
-                html = inline_css(inject_css(html, compiled.css))
+            html = _render_html(compiled, context)
         text = None
         if compiled.text is not None:
             part = TEXT
@@ -168,6 +163,25 @@ def _generated_text(compiled: CompiledEmail, context: dict[str, Any], html: str)
     except Exception:  # the HTML rendered: its conversion is the text, whatever this hit
         logger.debug("%s: generated text failed; converting the HTML", compiled.name, exc_info=True)
         return None
+
+
+def _render_html(compiled: CompiledEmail, context: dict[str, Any]) -> str:
+    assert compiled.html is not None
+    if not compiled.inlines_per_render:
+        try:
+            return compiled.html.render(context)
+        except NeedsWholeDocument:  # a value's markup cannot be inlined alone: the whole HTML
+            assert compiled.html_source is not None
+            return _inline_per_render(compiled, compiled.html_source.render(context))
+    return _inline_per_render(compiled, compiled.html.render(context))
+
+
+def _inline_per_render(compiled: CompiledEmail, html: str) -> str:
+    from .inline import inject_css, inline_css  # premailer: only when needed
+
+    if compiled.mjml:
+        html = mjml.to_html(html, compiled.html_source.name or HTML)  # type: ignore[union-attr]
+    return inline_css(inject_css(html, compiled.css))
 
 
 def _line_break_error(email: Email, value: object) -> HeaderError:

@@ -24,8 +24,10 @@ from jinja2 import (
 )
 
 from . import compilecache, locales, mjml
+from .components import expand_components
 from .errors import TemplateError
 from .flatten import Flattened, Unflattenable, flatten
+from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
 from .texttemplate import CHECKS as TEXT_CHECKS
@@ -116,6 +118,8 @@ class Templates:
         if disk is not None:
             self.env.bytecode_cache = disk.bytecode_cache()
         self.env.filters.update(locales.FILTERS)
+        self.fragments = FragmentInliner()
+        self.env.filters[FILTER] = self.fragments
         self.catalogs = locales.Catalogs(root)
         locales.install_gettext(self.env, self.catalogs)
         self.subject_env = self.env.overlay(finalize=_single_line)
@@ -323,7 +327,12 @@ class Templates:
         read: list[str] = []
 
         def get_source(template: str) -> str:
-            source, _, uptodate = loader.get_source(self.env, template)
+            try:
+                source, _, uptodate = loader.get_source(self.env, template)
+            except TemplateNotFound:
+                # An include may try it first ({% include ["a", "b"] %}): recompile once it exists.
+                checks.append(_unchanged(self.root.joinpath(*template.split("/"))))
+                raise
             if uptodate is not None:
                 checks.append(uptodate)
             read.append(f"{template}\0{source}")
@@ -333,6 +342,7 @@ class Templates:
             mjml.compiler()  # installed? say so at compile time, not at the first render
         try:
             flattened = flatten(source_template.name or f"{name}/{HTML}", get_source)
+            flattened = expand_components(flattened, get_source)
         except Unflattenable as reason:
             return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
@@ -346,6 +356,8 @@ class Templates:
                 disk.store(key, entry)
         if entry["reason"] is not None:
             return source_template, entry["reason"], tuple(checks), None
+        for ancestors, stylesheets in entry.get("sites", ()):
+            self.fragments.register(Site(ancestors, stylesheets))
         template = self.env.template_class.from_code(
             self.env, entry["code"], self.env.make_globals(None), None
         )
@@ -355,19 +367,21 @@ class Templates:
         self, flattened: Flattened, css: str, name: str, get_source: Callable[[str], str]
     ) -> dict[str, Any]:
         """Compile MJML to HTML if it is MJML, inline the CSS (premailer, imported only
-        here) and compile the result."""
-        from .inline import inline_template
+        here) and compile the result; ``sites`` are where values bring markup
+        (:mod:`emailkit.fragments`), as plain tuples the disk cache can store."""
+        from .inline import inline_template_with_fragments
 
         try:
             if mjml.is_mjml(name):
                 flattened = mjml.compile_flattened(flattened, get_source, self.env)
-            source = inline_template(flattened, css)
-            code = self.env.compile(source, name=name, filename=f"<inlined {name}>")
+            inlined = inline_template_with_fragments(flattened, css)
+            code = self.env.compile(inlined.source, name=name, filename=f"<inlined {name}>")
         except Unflattenable as reason:
             return {"reason": str(reason)}
         except TemplateSyntaxError as error:
             return {"reason": f"the inlined template does not compile ({error.message})"}
-        return {"reason": None, "source": source, "code": code}
+        sites = tuple((site.ancestors, site.stylesheets) for site in inlined.sites)
+        return {"reason": None, "source": inlined.source, "code": code, "sites": sites}
 
 
 _registry: dict[Path, Templates] = {}

@@ -65,6 +65,33 @@ def emails_root(tmp_path: Path) -> EmailsRoot:
     return EmailsRoot(root)
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "", None}
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every non-loopback name lookup or connection fail; the hosts tried are recorded."""
+    tried: list[str] = []
+    lookup, connect = socket.getaddrinfo, socket.create_connection
+
+    def guarded_lookup(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host not in _LOOPBACK:
+            tried.append(str(host))
+            raise socket.gaierror(f"test without network: lookup of {host!r}")
+        return lookup(host, *args, **kwargs)
+
+    def guarded_connect(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if address[0] not in _LOOPBACK:
+            tried.append(str(address[0]))
+            raise OSError(f"test without network: connection to {address!r}")
+        return connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_lookup)
+    monkeypatch.setattr(socket, "create_connection", guarded_connect)
+    yield tried
+    assert tried == [], f"network lookups were attempted: {tried}"
+
+
 @dataclass
 class Chaos:
     """Seeded random faults: for each stage, ``(fault, probability)`` pairs tried in order."""

@@ -324,3 +324,20 @@ def test_rendering_a_property_read_as_a_bare_name_says_email_dot(emails_root):
         in message
     )
     assert "declare the missing one" not in message
+
+
+def test_remote_import_and_link_stay_and_check_names_clients_that_ignore_them(
+    emails_root, no_network
+):
+    page = PAGE.replace(
+        "<style>",
+        '<link rel="stylesheet" href="https://fonts.example.com/css?family=Inter">'
+        '<style>@import url("https://fonts.example.com/css?family=Nunito+Sans"); ',
+    )
+    cls = make(emails_root, page=page)
+    html = cls(name="Ada").render().html
+    assert "@import url(" in html and "fonts.example.com/css?family=Nunito+Sans" in html
+    assert 'href="https://fonts.example.com/css?family=Inter"' in html
+    found = {f.check: f for f in findings(cls, "support")}
+    assert "Gmail" in found["support.css-at-import"].message
+    assert "support.html-link" in found

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from jinja2 import TemplateNotFound
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import TemplateNotFound, TemplateSyntaxError
 
 from emailkit import TemplateError
 from emailkit.flatten import Tag, Unflattenable, flatten, scan
@@ -88,3 +90,63 @@ def test_missing_parent_names_the_child_and_line():
     with pytest.raises(TemplateError) as caught:
         flatten("a.html", source_of({"a.html": '\n\n{% extends "gone.html" %}'}))
     assert (caught.value.filename, caught.value.lineno) == ("a.html", 3)
+
+
+TAG_PIECES = [
+    ('{{ "}}" ~ x }}', "var"),
+    ("{{- 'a %} b' -}}", "var"),
+    ('{%- set y = "%}" -%}', "stmt"),
+    ("{%+ if x %}", "stmt"),
+    ("{% endif +%}", "stmt"),
+    ("{#- a # comment %} -#}", "comment"),
+    ("{% raw -%}{{ literal }}{%- endraw %}", "raw"),
+    ("{{ x\n  |upper }}", "var"),
+    ("{% trans n=x %}{{ n }} item{% pluralize %}{{ n }} items{% endtrans %}", "trans"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet="ab <>\n\t%}#", max_size=5).filter(lambda t: "{" not in t),
+            st.sampled_from(TAG_PIECES),
+        ),
+        max_size=8,
+    )
+)
+def test_scan_finds_tags_with_jinjas_lexer_and_keeps_text_verbatim(pieces):
+    source = "".join(p if isinstance(p, str) else p[0] for p in pieces)
+    parts = scan(source, "t.html")
+    assert "".join(p if isinstance(p, str) else p.text for p in parts) == source
+    tags = [p for p in parts if isinstance(p, Tag)]
+    assert [(t.text, t.kind) for t in tags] == [p for p in pieces if not isinstance(p, str)]
+    for tag in tags:
+        assert source.count("\n", 0, source.index(tag.text)) + 1 <= tag.lineno
+
+
+def test_scan_reports_source_jinja_cannot_lex():
+    with pytest.raises(TemplateSyntaxError) as caught:
+        scan("a\n{{ x ", "t.html")
+    assert (caught.value.name, caught.value.lineno) == ("t.html", 2)
+
+
+def test_include_of_a_literal_list_takes_the_first_template_that_exists():
+    flattened = flatten(
+        "page.html",
+        source_of(
+            {
+                "page.html": '<p>{% include ["missing.html", "b.html", "c.html"] %}</p>'
+                '{% include "gone.html" ignore missing %}',
+                "b.html": "<b>{{ x }}</b>",
+                "c.html": "<i>c</i>",
+            }
+        ),
+    )
+    assert text_of(flattened) == "<p>{% with %}<b>{{ x }}</b>{% endwith %}</p>"
+    assert "c.html" not in flattened.names
+
+
+def test_include_of_a_name_computed_at_render_time_is_unflattenable():
+    with pytest.raises(Unflattenable, match="computed at render time"):
+        flatten("page.html", source_of({"page.html": '{% include "parts/" ~ kind ~ ".html" %}'}))

@@ -238,8 +238,8 @@ def test_super_and_nested_blocks_flatten(emails_root):
     ("body", "reason"),
     [
         ('<p class="{{ name }}">x</p>', "class= attribute"),
-        ("<p>{{ name|safe }}</p>", "may output markup"),
-        ("<ul>{% for i in name %}<li>{{ i }}</li>{% endfor %}</ul>", "':first-child'"),
+        ("<p>{{ name|safe }}</p>", "brings markup whose place among its siblings"),
+        ("<ul>{% for i in name %}<li>{{ i }}</li>{% endfor %}</ul>", "'li:first-child'"),
         ("<{{ name }}>x</{{ name }}>", "names an element"),
     ],
     ids=["class-attribute", "safe-filter", "structural-selector", "computed-element"],
@@ -290,3 +290,30 @@ def test_jinja_tags_in_html_comments_and_attributes_survive(emails_root):
     assert 'href="https://x.example/Ada?a=1&amp;b=2"' in html
     assert 'title="quoted"' in html
     assert 'style="color:red">Ada</a>' in html
+
+
+FONT_IMPORT = '@import url("https://fonts.googleapis.com/css?family=Nunito+Sans:400,700");'
+
+
+def test_web_font_import_neither_falls_back_nor_is_fetched_and_stays(emails_root, no_network):
+    folder = emails_root.email(
+        "styled",
+        subject_txt="Hi",
+        body_html=f"<html><head><style>{FONT_IMPORT} p{{color:red}}</style></head><body>"
+        "{% for i in items %}<p>{{ i }}</p>{% endfor %}</body></html>",
+    )
+    cls = email_class(folder, items="list")
+    assert cls.templates().compiled("styled").inline_reason is None
+    email = cls(items=["a"])
+    html = email.render().html
+    assert '<p style="color:red">a</p>' in html
+    assert FONT_IMPORT.rstrip(";") in html
+    assert normalized(html) == normalized(render_then_premailer(email))
+
+
+def test_per_render_inlining_fetches_no_import(emails_root, no_network):
+    html = f"<html><head><style>{FONT_IMPORT} p{{color:red}}</style></head><body><p>x</p>"
+    for _ in range(2):  # premailer's own cache would fetch again on a later render
+        out = inline_css(html + "</body></html>")
+        assert FONT_IMPORT.rstrip(";") in out
+        assert '<p style="color:red">x</p>' in out

@@ -216,3 +216,19 @@ def test_a_stylesheet_that_is_not_utf8_names_the_stylesheet(emails_root):
     (folder / "style.css").write_bytes("p { color: red }\n/* caf\xe9 */\n".encode("latin-1"))
     with pytest.raises(TemplateError, match=r"^note: note/style.css, line 2: not UTF-8 text"):
         email_class(folder)(name="Ada").render()
+
+
+def test_a_tried_include_that_appears_later_is_picked_up_on_reload(emails_root):
+    from emailkit import Email
+
+    emails_root.write("_parts/b.html", "<b>B</b>")
+    folder = emails_root.email(
+        "pick",
+        subject_txt="Hi",
+        body_html='<html><body>{% include ["_parts/a.html", "_parts/b.html"] %}</body></html>',
+    )
+    cls = type("Pick", (Email,), {"template": folder, "__annotations__": {}})
+    cls.templates().auto_reload = True
+    assert "<b>B</b>" in cls().render().html
+    emails_root.write("_parts/a.html", "<i>A</i>")
+    assert "<i>A</i>" in cls().render().html

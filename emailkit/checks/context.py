@@ -33,6 +33,15 @@ _JINJA_NAMES = {
 }
 
 
+def _imported_names(tree: nodes.Template) -> set[str]:
+    """Names that ``{% from ... import %}`` and ``{% import ... as %}`` bind (components):
+    Jinja's analysis misses them inside blocks when the import is at the template's top."""
+    names = {node.target for node in tree.find_all(nodes.Import)}
+    for node in tree.find_all(nodes.FromImport):
+        names |= {name[1] if isinstance(name, tuple) else name for name in node.names}
+    return names
+
+
 def check(cls: type[Email], locale: str | None = None) -> list[Finding]:
     """Static checks of the email's templates in ``locale`` (its variant files)."""
     name = cls.email_name
@@ -67,7 +76,7 @@ def check(cls: type[Email], locale: str | None = None) -> list[Finding]:
             tree = env.parse(source)
         except TemplateSyntaxError:
             continue  # the rendering check reports it, at its real line
-        undeclared = meta.find_undeclared_variables(tree)
+        undeclared = meta.find_undeclared_variables(tree) - _imported_names(tree)
         used |= undeclared
         for missing in sorted(undeclared - known):
             file, line = _where(tags, rf"\b{re.escape(missing)}\b")

@@ -1,0 +1,1 @@
+"""Public transactional templates converted to emailkit folders (see SOURCE.md)."""
