@@ -30,8 +30,9 @@ from .flatten import Flattened, Unflattenable, flatten
 from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
-from .texttemplate import CHECKS as TEXT_CHECKS
-from .texttemplate import GeneratedText, NotCompilable, compile_text
+from .texttemplate import NotCompilable, compile_text
+from .textvalues import CHECKS as TEXT_CHECKS
+from .textvalues import GeneratedText
 
 logger = logging.getLogger("emailkit")
 

@@ -14,7 +14,8 @@ from emailkit import discover
 from emailkit.flatten import Flattened, Unflattenable, scan
 from emailkit.inline import inline_template
 from emailkit.text import html_to_text
-from emailkit.texttemplate import Irregular, NotCompilable, compile_text, finish, text_value
+from emailkit.texttemplate import NotCompilable, compile_text
+from emailkit.textvalues import Irregular, finish, text_value
 
 from .conftest import REPO, SHIPPED_ROOT
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..context import Email
 from ..templates import HTML, TEXT
 from ..text import html_to_text
-from ..texttemplate import Irregular, finish
+from ..textvalues import Irregular, finish
 from . import Finding
 from .source import EmailSources
 
