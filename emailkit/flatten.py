@@ -29,6 +29,19 @@ class Unflattenable(Exception):
     """The template uses a construct that cannot be flattened; the message says which."""
 
 
+JINJA_OPENER = re.compile(r"\{[{%#]")
+"""Where text could be read as a Jinja variable, statement or comment."""
+
+
+def raw_literal(text: str) -> str:
+    """``text`` as literal template source: text that reads like a Jinja tag is kept raw."""
+    if not JINJA_OPENER.search(text):
+        return text
+    if "endraw" in text:
+        raise Unflattenable("literal text contains 'endraw'")
+    return "{% raw %}" + text + "{% endraw %}"
+
+
 @dataclass(frozen=True)
 class Tag:
     """One Jinja tag as written: ``kind`` is ``var``, ``stmt``, ``comment``, ``raw`` or

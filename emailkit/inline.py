@@ -29,7 +29,7 @@ from .cssrules import (
     sibling_sensitive,
 )
 from .cssrules import styles_premailer_reads as _styles_premailer_reads
-from .flatten import Flattened, Tag, Unflattenable
+from .flatten import Flattened, Tag, Unflattenable, raw_literal
 from .fragments import FILTER, Site, site_for
 from .htmlcontext import HtmlContext
 
@@ -54,7 +54,6 @@ class InlinedTemplate:
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-_JINJA_OPENER = re.compile(r"\{[{%#]")
 _ATTRIBUTE_SELECTOR = re.compile(r"\[\s*([\w-]+)")
 _MARKUP_SOURCES = re.compile(r"\bcaller\s*\(|\bself\.|\bsuper\s*\(")
 # Values that may bring markup at render time: inlined alone, where they land (fragments.py).
@@ -243,24 +242,15 @@ class _Protector:
             if bool(match.group(1)) != self._as_comment[index]:
                 tag = self.tags[index]
                 raise Unflattenable(f"{tag.where}: the HTML parser moved {tag.text}")
-            out.append(_literal(inlined[pos : match.start()]))
+            out.append(raw_literal(inlined[pos : match.start()]))
             out.append(self._texts[index])
             pos = match.end()
-        out.append(_literal(inlined[pos:]))
+        out.append(raw_literal(inlined[pos:]))
         for index, count in enumerate(seen):
             if count != 1:
                 tag = self.tags[index]
                 raise Unflattenable(f"{tag.where}: the HTML parser dropped or copied {tag.text}")
         return "".join(out)
-
-
-def _literal(text: str) -> str:
-    """Literal HTML for a template: text that reads like a Jinja tag is kept raw."""
-    if not _JINJA_OPENER.search(text):
-        return text
-    if "endraw" in text:
-        raise Unflattenable("literal text contains 'endraw'")
-    return "{% raw %}" + text + "{% endraw %}"
 
 
 # Statements that render once, in place, and output no elements of their own.

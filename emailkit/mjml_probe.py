@@ -20,7 +20,7 @@ import lxml.html
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from .flatten import Tag, Unflattenable
+from .flatten import Tag, Unflattenable, raw_literal
 
 VALUES = (
     "ekprobe",
@@ -35,7 +35,6 @@ VALUES = (
 )
 # Scenarios that vary one construct at a time, at most this many constructs.
 LIMIT = 60
-_JINJA_OPENER = re.compile(r"\{[{%#]")
 
 Choice = Callable[[int, tuple[int, ...]], object]
 
@@ -225,15 +224,7 @@ def _describe(scenario: Scenario, head_only: bool) -> str:
 
 
 def _template(parts: Sequence[str | int], texts: Sequence[str]) -> str:
-    return "".join(texts[part] if isinstance(part, int) else _literal(part) for part in parts)
-
-
-def _literal(text: str) -> str:
-    if not _JINJA_OPENER.search(text):
-        return text
-    if "endraw" in text:
-        raise Unflattenable("literal text contains 'endraw'")
-    return "{% raw %}" + text + "{% endraw %}"
+    return "".join(texts[part] if isinstance(part, int) else raw_literal(part) for part in parts)
 
 
 def _marks(text: str) -> tuple[str, str]:

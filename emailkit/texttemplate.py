@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .flatten import Tag, scan
+from .flatten import JINJA_OPENER, Tag, scan
 from .text import MARKED_LINK, config, spell_link
 from .textvalues import SOFT
 
-_JINJA_OPENER = re.compile(r"\{[{%#]")
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "col", "embed", "source"}
@@ -375,7 +374,7 @@ def _soften_edges(text: str, *, left: bool, right: bool) -> str:
 def _literal(text: str) -> str:
     if not text:
         return ""
-    if "{" not in text and not _JINJA_OPENER.search(text):
+    if "{" not in text and not JINJA_OPENER.search(text):
         return text
     escaped = text.encode("unicode-escape").decode("ascii").replace("'", "\\'")
     return "{{ '" + escaped + "' }}"
