@@ -125,7 +125,7 @@ def export(root: Path, target: Path, *, sender: str | None = None) -> ExportRepo
     (target / "index.html").write_text(index, encoding="utf-8")
     static = target / "_static"
     static.mkdir(exist_ok=True)
-    for name in ("preview.css", "export.css", "export.js"):
+    for name in ("preview.css", "export.css", "export.js", "search.js"):
         source = resources.files("emailkit.preview").joinpath("static", name)
         (static / name).write_bytes(source.read_bytes())
     report.images = len(copied)

@@ -1,5 +1,5 @@
 // emailkit static export: tabs and widths (kept in the URL's #hash so a link keeps them),
-// iframe height, index search. Works from file:// with no server.
+// iframe height. Works from file:// with no server.
 (function () {
   "use strict";
   var viewer = document.getElementById("viewer");
@@ -41,22 +41,4 @@
     }
   }
 
-  var search = document.getElementById("search");
-  if (search) {
-    search.addEventListener("input", function () {
-      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var shown = 0;
-      document.querySelectorAll(".email-group").forEach(function (group) {
-        var any = false;
-        group.querySelectorAll(".sample-row").forEach(function (row) {
-          var hit = words.every(function (word) { return row.dataset.search.indexOf(word) >= 0; });
-          row.hidden = !hit;
-          any = any || hit;
-        });
-        group.hidden = !any && group.querySelectorAll(".sample-row").length > 0;
-        if (any) shown += 1;
-      });
-      document.getElementById("no-match").hidden = shown > 0 || !words.length;
-    });
-  }
 })();

@@ -1,5 +1,5 @@
 // emailkit preview: tabs, widths and colour modes kept in the URL, keyboard shortcuts,
-// iframe height, index search, and a reload when files change (livereload or polling).
+// iframe height, and a reload when files change (livereload or polling).
 (function () {
   "use strict";
   var viewer = document.getElementById("viewer");
@@ -72,24 +72,6 @@
     if (link) window.location.href = link.href;
   });
 
-  var search = document.getElementById("search");
-  if (search) {
-    search.addEventListener("input", function () {
-      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var shown = 0;
-      document.querySelectorAll(".email-group").forEach(function (group) {
-        var any = false;
-        group.querySelectorAll(".sample-row").forEach(function (row) {
-          var hit = words.every(function (word) { return row.dataset.search.indexOf(word) >= 0; });
-          row.hidden = !hit;
-          any = any || hit;
-        });
-        group.hidden = !any && group.querySelectorAll(".sample-row").length > 0;
-        if (any) shown += 1;
-      });
-      document.getElementById("no-match").hidden = shown > 0 || !words.length;
-    });
-  }
 
   // Without the livereload server (the blueprint mounted in an app), poll for changes.
   var body = document.body;
