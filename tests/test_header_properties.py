@@ -322,5 +322,7 @@ def test_fast_display_names_parse_as_the_policy_fold_does(name, addr):
     stdlib = message_from_bytes(theirs.encode() + b"\r\n", policy=email.policy.strict)
     assert mine["To"].addresses[0].display_name == name
     assert mine["To"].addresses[0].addr_spec == addr
-    if name.strip() == name and "  " not in name:  # the policy drops edge and double spaces
+    # The policy drops edge and double spaces, and folds a name that reads as an
+    # encoded-word ("=??Q??=") to nothing at all ("To:  <0@0.com>"); ours encodes it.
+    if name.strip() == name and "  " not in name and "=?" not in name:
         assert mine["To"].addresses == stdlib["To"].addresses
