@@ -13,7 +13,8 @@ import pytest
 from .conftest import SHIPPED_ROOT
 
 APP = """
-import signal, sys
+import faulthandler, signal, sys
+faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack if it hangs
 sys.path.insert(0, {emails_parent!r})
 from flask import Flask
 from emailkit import EmailKit
@@ -47,8 +48,18 @@ if {in_thread}:  # as a request thread of a threaded server would
     request.join()
 else:
     queue()
+# Serve requests until stopped, like gunicorn's or Kubernetes' app. Not signal.pause(): a
+# signal that lands after Python's last check for signals but before pause() starts (likely
+# under load, with the pool's threads running) is lost and pause() waits forever. The wakeup
+# fd gets a byte even then, and select() returning runs the Python handler.
+import os, select
+wakeup, awake = os.pipe()
+os.set_blocking(awake, False)
+signal.set_wakeup_fd(awake)
 print("queued", flush=True)
-signal.pause()  # serve requests until stopped, like gunicorn's or Kubernetes' app
+while True:
+    select.select([wakeup], [], [])
+    os.read(wakeup, 512)
 """
 
 
@@ -80,7 +91,14 @@ def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(
         assert process.stdout.readline() == "queued\n", process.stderr.read()
         stopped = time.monotonic()
         process.send_signal(signum)
-        _, errors = process.communicate(timeout=30)
+        try:
+            _, errors = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # where is it stuck?
+            time.sleep(1)
+            process.kill()
+            _, errors = process.communicate()
+            pytest.fail(f"still running 30 s after {signal.Signals(signum).name}:\n{errors}")
     finally:
         if process.poll() is None:
             process.kill()
