@@ -135,3 +135,26 @@ def test_edits_show_up_live_and_errors_recover(preview_server, browser, artifact
     }
     (artifacts / "preview-latency.json").write_text(json.dumps(timings, indent=2))
     print("preview timings:", timings)
+
+
+def test_a_page_that_connects_after_a_change_still_reloads(preview_server, browser):
+    """livereload tells only the pages already connected; one still loading checks itself."""
+    url = preview_server.url + "/receipt/default"
+    connected = browser.new_page()
+    connected.goto(url)
+    late = browser.new_page()
+    held = []  # late's livereload.js, held back until the change has been announced
+    late.route("**/livereload.js*", lambda route: held.append(route))
+    late.goto(url, wait_until="commit")
+    deadline = time.monotonic() + 10
+    while not held:
+        assert time.monotonic() < deadline, "livereload.js was never requested"
+        late.wait_for_timeout(20)
+    rendered = late.locator("body").get_attribute("data-version")
+    body = preview_server.root / "receipt" / "body.html"
+    # The connected page reloading shows the server has announced the change, to it alone.
+    change_and_wait_for_reload(connected, body, "Thanks for your order", "Thanks a lot")
+    held[0].continue_()
+    expect(late.locator("body")).not_to_have_attribute("data-version", rendered, timeout=10_000)
+    connected.close()
+    late.close()

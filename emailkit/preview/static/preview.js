@@ -73,16 +73,25 @@
   });
 
 
-  // Without the livereload server (the blueprint mounted in an app), poll for changes.
+  // Reload when the files changed since this page was rendered.
   var body = document.body;
-  if (!body.dataset.livereload && body.dataset.versionUrl) {
-    setInterval(function () {
-      fetch(body.dataset.versionUrl, { cache: "no-store" })
-        .then(function (response) { return response.json(); })
-        .then(function (data) {
-          if (String(data.version) !== body.dataset.version) window.location.reload();
-        })
-        .catch(function () {});
-    }, 1000);
+  function reloadIfChanged() {
+    fetch(body.dataset.versionUrl, { cache: "no-store" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (String(data.version) !== body.dataset.version) window.location.reload();
+      })
+      .catch(function () {});
+  }
+  if (body.dataset.livereload && body.dataset.versionUrl) {
+    // livereload only tells the pages whose websocket is open: a file saved while this page
+    // was loading (or while the server restarted) would go unseen. So check once connected;
+    // setTimeout lets livereload.js first send the "info" that registers this page.
+    document.addEventListener("LiveReloadConnect", function () {
+      setTimeout(reloadIfChanged, 0);
+    });
+  } else if (body.dataset.versionUrl) {
+    // Without the livereload server (the blueprint mounted in an app), poll for changes.
+    setInterval(reloadIfChanged, 1000);
   }
 })();
