@@ -1,8 +1,14 @@
-"""emailkit: transactional email as folders of templates plus a small context class."""
+"""emailkit: transactional email as folders of templates plus a small context class.
+
+Rendering needs only the names imported here eagerly. The sending side (``EmailKit``,
+``SendReport``, ``FailedMessage``) is loaded on first access (PEP 562), so that a process which
+only renders does not pay for Flask-Mail's sender, tenacity, the thread pool or the CLI.
+"""
 
 from __future__ import annotations
 
-from . import cli as _cli  # noqa: F401  (registers `flask emailkit ...` with the extension)
+from typing import TYPE_CHECKING, Any
+
 from .context import Email
 from .discovery import default_root, discover
 from .errors import (
@@ -15,10 +21,34 @@ from .errors import (
     SendError,
     TemplateError,
 )
-from .extension import EmailKit
 from .mime import Message, attachment, inline_image
 from .rendering import Rendered
-from .sending import FailedMessage, SendReport
+
+if TYPE_CHECKING:
+    from .extension import EmailKit
+    from .sending import FailedMessage, SendReport
+
+
+def __getattr__(name: str) -> Any:
+    value: Any
+    if name == "EmailKit":
+        # Whoever sets up the extension wants `flask emailkit ...`: the CLI module adds its
+        # commands to the extension's registry when imported (extension never imports cli).
+        from . import cli  # noqa: F401
+        from .extension import EmailKit as value
+    elif name in ("FailedMessage", "SendReport"):
+        from . import sending
+
+        value = getattr(sending, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AddressError",

@@ -19,9 +19,6 @@ from collections.abc import Iterable, Mapping
 from email.policy import strict
 from typing import NamedTuple
 
-import email_validator
-from email_validator import EmailNotValidError, validate_email
-
 from . import headers
 from .errors import AddressError
 
@@ -35,7 +32,6 @@ _NAMED = re.compile(
     rf"""(?:([A-Za-z0-9!#$%&'*+/^_`{{|}}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{{|}}~-]+)*)"""
     rf"""|"([\x20\x21\x23-\x5b\x5d-\x7e]*)") <({_ADDR})>\Z"""
 )
-_SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 # A local part email-validator accepts without a doubt: atoms of ASCII atext joined by dots.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 
@@ -222,6 +218,10 @@ def _problem(address: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _validate(address: str) -> tuple[str | None, str]:
+    # email-validator is imported by the first address checked, not by `import emailkit`:
+    # compiling its patterns costs some 20 ms that a process which only renders never needs.
+    from email_validator import EmailNotValidError, validate_email
+
     local, at, domain = address.rpartition("@")
     if not at:
         return "An email address must have an @-sign.", address
@@ -243,6 +243,8 @@ def _validate(address: str) -> tuple[str | None, str]:
 @functools.lru_cache(maxsize=1024)
 def _check_domain(domain: str) -> tuple[str | None, str]:
     """Why ``domain`` is not valid after an @ (None if it is), and its ASCII form."""
+    from email_validator import EmailNotValidError, validate_email
+
     neutral, special = _neutral(domain)
     try:
         checked = validate_email(
@@ -261,8 +263,10 @@ def _neutral(domain: str) -> tuple[str, str]:
     """``domain`` with a special-use suffix (``test``, ``local``, ``localhost``...) replaced
     by letters of the same length, so email-validator checks its syntax, not its category;
     and the suffix replaced."""
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
     lowered = domain.lower()
-    for special in _SPECIAL_USE:
+    for special in SPECIAL_USE_DOMAIN_NAMES:
         if lowered == special or lowered.endswith("." + special):
             keep = len(domain) - len(special)
             return domain[:keep] + re.sub("[^.]", "x", special), domain[keep:]

@@ -7,9 +7,8 @@ import inspect
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import flask_mail
 
@@ -19,6 +18,9 @@ from .errors import ContextError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
 from .templates import Templates, for_root
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _MISSING: Any = object()
 RESERVED = frozenset(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from flask import current_app, has_app_context
@@ -18,6 +17,8 @@ from .errors import ConfigError
 from .mime import Message, Recipient
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .context import Email
 
 DISPATCHER_KEY = "emailkit"

@@ -20,8 +20,6 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
@@ -181,7 +179,10 @@ class Catalogs:
             if cached is None or cached[0] != stamp:
                 if stamp[1] is not None and (stamp[0] is None or stamp[1] >= stamp[0]):
                     data = mo.read_bytes()
-                else:
+                else:  # babel's catalog reader, imported only when a .po file is read
+                    from babel.messages.mofile import write_mo
+                    from babel.messages.pofile import read_po
+
                     with open(po, "rb") as file:
                         catalog = read_po(file, locale=code)
                     buffer = io.BytesIO()

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from . import mjml_probe
 from .errors import TemplateError
 from .flatten import Flattened, Tag, Unflattenable
-from .mjml_validate import MjmlProblem, check
 
 SUFFIX = ".mjml"
 INSTALL = "pip install 'Flask-EmailKit[mjml]'"
@@ -91,6 +89,11 @@ def compile_flattened(
     Raises :class:`TemplateError` for MJML mistakes (at their file and line) and
     :class:`Unflattenable` when the template must be compiled after each render.
     """
+    # The checker and the probe (with lxml) only compile: rendering from the compile cache
+    # imports this module for ``to_html`` and ``is_mjml`` and should not pay for them.
+    from . import mjml_probe
+    from .mjml_validate import MjmlProblem, check
+
     compile_mjml = compiler()
     flattened = _without_blocks(flattened)
     tags = [part for part in flattened.parts if isinstance(part, Tag) and part.kind != "raw"]

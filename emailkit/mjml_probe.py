@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-import lxml.html
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
@@ -239,6 +238,11 @@ def _body(html: str) -> str:
 
 def _normal(html: str) -> str:
     """One parser's serialisation, whitespace collapsed (as the equality tests compare)."""
+    # Here, not at the top: probing runs when an MJML template is compiled, and a process
+    # rendering from the compile cache should not pay for lxml.
+    import lxml.etree
+    import lxml.html
+
     try:
         document = lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):

@@ -215,3 +215,9 @@ def test_check_says_when_the_text_is_converted_on_every_render(emails_root):
         ("columns", "text.per-render", "info")
     ]
     assert "several columns" in per_render[0].message
+
+
+def test_the_soft_space_table_holds_every_whitespace_character_up_to_u3000():
+    from emailkit.textvalues import _SOFTEN, SOFT
+
+    assert {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()} == _SOFTEN
