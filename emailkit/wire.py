@@ -61,18 +61,27 @@ def quoted_printable(text: str) -> str:
     lines = text.split("\n")
     last = lines.pop()  # not followed by a line break: its trailing space encodes differently
     encoded = list(map(_memo.get, lines))  # the usual case: every line seen before, at C speed
+    missing: list[int] = []
     index = -1
     for _ in range(encoded.count(None)):  # lines new to the memo: fresh values, mostly
         index = encoded.index(None, index + 1)
-        line = lines[index]
-        found = _memo_old.get(line)
+        found = _memo_old.get(lines[index])
         if found is None:
-            found = _encode_line(line + "\n")[:-2]
-        encoded[index] = found
-        if len(line) <= _MEMO_LINE:
-            if len(_memo) >= _MEMO_SIZE:
-                _memo_old, _memo = _memo, {}
-            _memo[line] = found
+            missing.append(index)
+        else:
+            encoded[index] = _memo[lines[index]] = found
+    if missing:
+        # One b2a_qp call for all new lines: they encode alone as they do together. Soft
+        # breaks ("=" CRLF) are set aside as NUL, which quoted-printable never holds, so the
+        # remaining CRLFs are the hard breaks between the lines.
+        block = _encode_line("\n".join([lines[index] for index in missing]) + "\n")[:-2]
+        pieces = block.replace("=\r\n", "\0").split(CRLF)
+        for index, piece in zip(missing, pieces, strict=True):
+            encoded[index] = found = piece.replace("\0", "=\r\n")
+            if len(lines[index]) <= _MEMO_LINE:
+                _memo[lines[index]] = found
+    if len(_memo) >= _MEMO_SIZE:
+        _memo_old, _memo = _memo, {}
     encoded.append(_encode_line(last) if last else "")
     return CRLF.join(encoded)  # type: ignore[arg-type]  # no None is left
 
