@@ -45,11 +45,10 @@ def text_part(text: str, subtype: str) -> Part:
     )
 
 
-# Encoded lines, in two generations: a lookup that misses the newer one tries the older, and
-# when the newer fills up it becomes the older. Lines in use (a template's static lines) stay;
-# lines of past messages' values age out. Lines longer than _MEMO_LINE are not kept.
+# Each line's encoding, soft line breaks written as NUL (which quoted-printable never holds).
+# Cleared when full: a template's lines are learnt again on its next message; lines longer
+# than _MEMO_LINE are not kept.
 _memo: dict[str, str] = {}
-_memo_old: dict[str, str] = {}
 _MEMO_SIZE = 4096
 _MEMO_LINE = 1000
 
@@ -57,38 +56,26 @@ _MEMO_LINE = 1000
 def quoted_printable(text: str) -> str:
     """``text`` (line breaks as LF, no CR) as UTF-8 quoted-printable with CRLF line ends:
     exactly ``binascii.b2a_qp(text.encode(), istext=True)`` with LF turned into CRLF."""
-    global _memo, _memo_old
     lines = text.split("\n")
     last = lines.pop()  # not followed by a line break: its trailing space encodes differently
     encoded = list(map(_memo.get, lines))  # the usual case: every line seen before, at C speed
-    missing: list[int] = []
-    index = -1
-    for _ in range(encoded.count(None)):  # lines new to the memo: fresh values, mostly
-        index = encoded.index(None, index + 1)
-        found = _memo_old.get(lines[index])
-        if found is None:
-            missing.append(index)
-        else:
-            encoded[index] = _memo[lines[index]] = found
-    if missing:
-        # One b2a_qp call for all new lines: they encode alone as they do together. Soft
-        # breaks ("=" CRLF) are set aside as NUL, which quoted-printable never holds, so the
-        # remaining CRLFs are the hard breaks between the lines.
-        block = _encode_line("\n".join([lines[index] for index in missing]) + "\n")[:-2]
-        pieces = block.replace("=\r\n", "\0").split(CRLF)
-        for index, piece in zip(missing, pieces, strict=True):
-            encoded[index] = found = piece.replace("\0", "=\r\n")
-            if len(lines[index]) <= _MEMO_LINE:
-                _memo[lines[index]] = found
-    if len(_memo) >= _MEMO_SIZE:
-        _memo_old, _memo = _memo, {}
-    encoded.append(_encode_line(last) if last else "")
-    return CRLF.join(encoded)  # type: ignore[arg-type]  # no None is left
-
-
-def _encode_line(text: str) -> str:
-    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
-    return encoded.replace("\n", CRLF)
+    if None in encoded:  # lines new to the memo (fresh values, mostly) in one b2a_qp call:
+        # they encode alone as they do together, and each ends at a hard line break.
+        new = [line for line, found in zip(lines, encoded, strict=True) if found is None]
+        block = binascii.b2a_qp("\n".join(new).encode("utf-8") + b"\n", istext=True)
+        pieces = block[:-1].decode("ascii").replace("=\n", "\0").split("\n")
+        fresh = dict(zip(new, pieces, strict=True))
+        encoded = list(map(fresh.get, lines, encoded))  # each None replaced, at C speed
+        if len(_memo) + len(fresh) > _MEMO_SIZE:
+            _memo.clear()
+        if max(map(len, new)) > _MEMO_LINE:
+            fresh = {line: found for line, found in fresh.items() if len(line) <= _MEMO_LINE}
+        _memo.update(fresh)
+    body = CRLF.join(encoded).replace("\0", "=" + CRLF)  # type: ignore[arg-type]  # no None
+    if not last:
+        return body + CRLF if lines else body
+    tail = binascii.b2a_qp(last.encode("utf-8"), istext=True).decode("ascii").replace("\n", CRLF)
+    return body + CRLF + tail if lines else tail
 
 
 def file_part(
