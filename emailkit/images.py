@@ -25,7 +25,7 @@ import flask_mail
 from flask import current_app, has_app_context
 
 from .errors import TemplateError
-from .mime import cid_references, inline_image
+from .mime import cid_references, inline_image, with_wire_part
 
 ASSETS = "_assets"
 URL_SETTING = "EMAILKIT_IMAGE_URL"
@@ -202,27 +202,52 @@ def embed(
     html: str, root: Path, email: str, prefix: str | None = None
 ) -> tuple[str, list[flask_mail.Attachment]]:
     """``html`` ready to send: each local image becomes ``cid:`` plus an inline part (one per
-    file), or with ``prefix`` an absolute URL under it. Errors name the email and the src."""
-    sources = local_sources(html)
-    if not sources:
+    file), or with ``prefix`` an absolute URL under it. Errors name the email and the src.
+
+    One pass over the HTML; each file's part is built and encoded once per version of the
+    file (see :func:`_inline_part`), so a message pays a ``stat`` per image, not an encoding.
+    """
+    if not _HAS_IMG.search(html):
         return html, []
-    images = {src: resolve(root, email, src) for src in sources}
-    if prefix:
-        base = prefix if prefix.endswith("/") else prefix + "/"
-        return rewrite(
-            html, lambda src: base + quote(images[src].relative) if src in images else None
-        ), []
-    cids: dict[str, str] = {}  # src -> Content-ID
     parts: dict[str, flask_mail.Attachment] = {}  # one part per content, however many srcs
-    for src, image in images.items():
-        data, cid = _read(image.path)
-        cids[src] = cid
-        if cid not in parts:
-            part = inline_image(cid, data, content_type(image.path))
-            part.filename = image.path.name
-            parts[cid] = part
-    html = rewrite(html, lambda src: "cid:" + cids[src] if src in cids else None)
-    return html, list(parts.values())
+    base = None if not prefix else prefix if prefix.endswith("/") else prefix + "/"
+
+    def replace(src: str) -> str | None:
+        if not is_local(src):
+            return None
+        image = resolve(root, email, src)
+        if base is not None:
+            return base + quote(image.relative)
+        part = _inline_part(image)
+        cid = _cid(part)
+        parts.setdefault(cid, part)
+        return "cid:" + cid
+
+    return rewrite(html, replace), list(parts.values())
+
+
+def _cid(part: flask_mail.Attachment) -> str:
+    return str(part.headers["Content-ID"])[1:-1]
+
+
+# Per image file: the data object _read returned, and the part built from it (encoded).
+_parts: dict[Path, tuple[bytes, flask_mail.Attachment]] = {}
+
+
+def _inline_part(image: Image) -> flask_mail.Attachment:
+    """A new inline part for ``image``, carrying the encoding made once for its content."""
+    data, cid = _read(image.path)
+    cached = _parts.get(image.path)
+    if cached is None or cached[0] is not data:  # a new version of the file was read
+        part = inline_image(cid, data, content_type(image.path))
+        part.filename = image.path.name
+        cached = _parts[image.path] = (data, with_wire_part(part))
+    model = cached[1]
+    part = flask_mail.Attachment(
+        model.filename, model.content_type, data, "inline", headers={"Content-ID": f"<{cid}>"}
+    )
+    part.wire_part = model.wire_part  # type: ignore[attr-defined]
+    return part
 
 
 def content_id(filename: str, data: bytes) -> str:

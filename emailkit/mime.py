@@ -285,15 +285,37 @@ def check_attachment(item: object, index: int, *, email: str = "") -> None:
 
 
 def _file_part(item: flask_mail.Attachment) -> wire.Part:
-    data = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
     cid = content_id(item)
+    content_type = item.content_type or "application/octet-stream"
+    disposition = "inline" if cid else (item.disposition or "attachment")
+    # A part encoded before (see with_wire_part) is reused while the attachment still holds
+    # the very same data object and the same headers: bytes cannot change, so it is exact.
+    known = getattr(item, "wire_part", None)
+    if (
+        known is not None
+        and known[0] is item.data
+        and known[1] == (content_type, item.filename, disposition, cid)
+    ):
+        return known[2]  # type: ignore[no-any-return]
+    data = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
     return wire.file_part(
-        data,
-        item.content_type or "application/octet-stream",
-        filename=item.filename,
-        disposition="inline" if cid else (item.disposition or "attachment"),
-        content_id=cid,
+        data, content_type, filename=item.filename, disposition=disposition, content_id=cid
     )
+
+
+def with_wire_part(item: flask_mail.Attachment) -> flask_mail.Attachment:
+    """``item`` carrying its encoded MIME part, which messages reuse instead of encoding it
+    again while the item keeps the same data and headers (an image embedded in every
+    message is encoded once)."""
+    cid = content_id(item)
+    key = (
+        item.content_type or "application/octet-stream",
+        item.filename,
+        "inline" if cid else (item.disposition or "attachment"),
+        cid,
+    )
+    item.wire_part = (item.data, key, _file_part(item))  # type: ignore[attr-defined]
+    return item
 
 
 def _where(email: str) -> str:

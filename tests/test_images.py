@@ -11,7 +11,7 @@ from email.policy import default as default_policy
 
 import pytest
 
-from emailkit import Email, TemplateError, images
+from emailkit import Email, TemplateError, images, mime
 from emailkit.preview import create_preview_app
 
 from .conftest import SHIPPED_ROOT
@@ -274,3 +274,16 @@ def test_src_is_read_as_html_writes_it():
     assert images.rewrite(html, lambda src: src.upper()) == (
         '<IMG data-src="no.png" SRC="A&amp;B.PNG"><img alt="x"\nsrc=\'C.PNG\'>'
     )
+
+
+def test_embedded_part_is_encoded_once_and_equals_a_fresh_encoding(with_images):
+    cls = make(with_images, '<img src="shared.png" alt="b">')
+    first = cls(who="Ada").message("ada@example.com", sender="a@acme.example.com")
+    second = cls(who="Bob").message("bob@example.com", sender="a@acme.example.com")
+    (one,), (two,) = first.attachments, second.attachments
+    assert one is not two and one.wire_part[2] is two.wire_part[2]  # encoded once
+    fresh = mime._file_part(mime.inline_image(images._cid(one), one.data, "image/png"))
+    assert mime._file_part(one).content == fresh.content
+    two.data = PNG_1  # a changed attachment is encoded from its new data, never the old part
+    _, inline = related_parts(second.as_bytes())
+    assert [part.get_content() for part in inline.values()] == [PNG_1]
