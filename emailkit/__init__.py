@@ -12,6 +12,7 @@ from .errors import (
     EmailError,
     HeaderError,
     LoadError,
+    SampleError,
     SendError,
     TemplateError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "LoadError",
     "Message",
     "Rendered",
+    "SampleError",
     "SendError",
     "SendReport",
     "TemplateError",
