@@ -145,3 +145,15 @@ def test_cli_send_takes_the_sender_from_pyproject(smtp_server, tmp_path, monkeyp
     (envelope,) = smtp_server.envelopes
     assert envelope.mail_from == "hello@beta.example.com"
     assert b"From: Beta Mail <hello@beta.example.com>" in envelope.content
+
+
+def test_a_text_only_email_opens_on_its_text_and_has_no_html_url(emails_root):
+    make(emails_root, "note", GOOD, body_txt="Just {{ name }}.")
+    client = create_preview_app(emails_root.path, TESTING=True).test_client()
+    page = client.get("/note/default").get_data(as_text=True)
+    assert 'data-tab="text"' in page
+    assert 'data-tab="html"' in client.get("/note/default?tab=html").get_data(as_text=True)
+    missing = client.get("/note/default.html")
+    assert missing.status_code == 404
+    assert "note has no HTML part: it is a text-only email" in missing.get_data(as_text=True)
+    assert client.get("/note/default.txt").get_data(as_text=True) == "Just Ada."
