@@ -193,7 +193,9 @@ def _add_commands(group: click.Group) -> None:
         )
         for href in report.broken:
             click.echo(f"does not render: {href} (the page says why)", err=True)
-        if report.broken:
+        for problem in report.unloaded:
+            click.echo(f"does not load, left out (the index says why): {problem}", err=True)
+        if report.broken or report.unloaded:
             raise SystemExit(1)
 
     @group.command("send")

@@ -4,9 +4,11 @@ the command line, the checks and the preview."""
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from emailkit import discover
 from emailkit.checks import run_checks
+from emailkit.cli import main
 from emailkit.context import preview_samples
 from emailkit.errors import SampleError, TemplateError
 from emailkit.preview import create_preview_app
@@ -157,3 +159,16 @@ def test_a_text_only_email_opens_on_its_text_and_has_no_html_url(emails_root):
     assert missing.status_code == 404
     assert "note has no HTML part: it is a text-only email" in missing.get_data(as_text=True)
     assert client.get("/note/default.txt").get_data(as_text=True) == "Just Ada."
+
+
+def test_export_names_an_email_whose_samples_raise_and_exits_1(broken_root, tmp_path):
+    result = CliRunner().invoke(
+        main, ["--emails", str(broken_root.path), "export", str(tmp_path / "site")]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        "does not load, left out (the index says why): broken: broken/__init__.py, line 10: "
+        "previews() raised IndexError: list index out of range." in result.output
+    )
+    assert (tmp_path / "site" / "good" / "default.html").is_file()
+    assert "list index out of range" in (tmp_path / "site" / "index.html").read_text()
