@@ -18,6 +18,7 @@ from .errors import (
     EmailError,
     HeaderError,
     LoadError,
+    SampleError,
     SendError,
     TemplateError,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "LoadError",
     "Message",
     "Rendered",
+    "SampleError",
     "SendError",
     "SendReport",
     "TemplateError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import keyword
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
-from .context import Email
+from .context import Email, preview_samples
 from .discovery import discover
 from .errors import ConfigError, EmailError
 from .extension import EmailKit, kit, register_commands
@@ -62,7 +63,7 @@ def _sample(name: str, sample: str | None) -> tuple[type[Email], str, Email]:
     emails = _emails()
     if name not in emails:
         raise ConfigError(f"no email {name!r} under {_root()}; there are: {', '.join(emails)}")
-    previews = emails[name].previews()
+    previews = preview_samples(emails[name])
     if not previews:
         raise ConfigError(f"{name}: previews() returns no samples; add one")
     chosen = sample or ("default" if "default" in previews else next(iter(previews)))
@@ -79,6 +80,9 @@ def _sending_app() -> Iterator[None]:
         yield
         return
     app = Flask("emailkit_cli", instance_path=str(Path.cwd() / "instance"))
+    sender = load_settings().sender  # the From the preview and `render -p eml` show
+    if sender and not os.environ.get("MAIL_DEFAULT_SENDER"):
+        app.config["MAIL_DEFAULT_SENDER"] = sender
     EmailKit(app)
     with app.app_context():
         yield
@@ -92,7 +96,14 @@ def _add_commands(group: click.Group) -> None:
         for name, cls in sorted(_emails().items()):
             locales = cls.locales()
             click.echo(name + (f"  (locales: {', '.join(locales)})" if locales else ""))
-            for sample, email in cls.previews().items():
+            try:
+                samples = preview_samples(cls)
+            except EmailError as error:
+                click.echo(f"  (no samples: {' '.join(str(error).split())})")
+                continue
+            if not samples:
+                click.echo("  (no samples: previews() returns none; add one)")
+            for sample, email in samples.items():
                 try:
                     subject = email.render().subject
                 except EmailError as error:
@@ -182,7 +193,9 @@ def _add_commands(group: click.Group) -> None:
         )
         for href in report.broken:
             click.echo(f"does not render: {href} (the page says why)", err=True)
-        if report.broken:
+        for problem in report.unloaded:
+            click.echo(f"does not load, left out (the index says why): {problem}", err=True)
+        if report.broken or report.unloaded:
             raise SystemExit(1)
 
     @group.command("send")

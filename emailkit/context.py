@@ -6,6 +6,7 @@ import copy
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -14,7 +15,7 @@ import flask_mail
 
 from . import fieldtypes, locales
 from .dispatch import current_dispatcher, current_scheduler
-from .errors import ContextError, TemplateError
+from .errors import ContextError, EmailError, SampleError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
 from .templates import Templates, for_root
@@ -324,6 +325,57 @@ class Email:
         return self.field_values() == other.field_values()  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def preview_samples(cls: type[Email]) -> Mapping[str, Email]:
+    """``cls.previews()``, checked: a sample that raises, or a return value that is not a dict
+    of names to instances of ``cls``, is a :class:`SampleError` naming the email, the file and
+    the line in ``previews()`` (an error in one email's samples then stops only that email)."""
+    name = cls.email_name or cls.__name__
+    try:
+        samples = cls.previews()
+    except Exception as error:
+        filename, lineno = _where(error, cls._folder)
+        message = error.message if isinstance(error, TemplateError) else str(error)
+        if not isinstance(error, EmailError):
+            message = f"{type(error).__name__}: {message}"
+        raise SampleError(
+            f"previews() raised {message}".rstrip("."),
+            email=name,
+            filename=filename,
+            lineno=lineno,
+            hint="Fix that sample: previews() builds every sample for the preview, the "
+            "snapshot tests and emailkit check",
+        ) from error
+    where = f"{cls._folder.name}/__init__.py" if cls._folder else None
+    if not isinstance(samples, Mapping):
+        raise SampleError(
+            f"previews() returned a {type(samples).__name__}, not a dict",
+            email=name,
+            filename=where,
+            hint=f'Return named samples: {{"default": cls(...)}} with cls being {cls.__name__}',
+        )
+    for sample, value in samples.items():
+        if not isinstance(sample, str) or not isinstance(value, cls):
+            raise SampleError(
+                f"previews() maps {sample!r} to {type(value).__name__}, not a {cls.__name__}",
+                email=name,
+                filename=where,
+                hint=f'Return named samples: {{"default": cls(...)}} with cls being {cls.__name__}',
+            )
+    return samples
+
+
+def _where(error: BaseException, folder: Path | None) -> tuple[str | None, int | None]:
+    """The last line of ``error``'s traceback inside the email's folder, relative to the root."""
+    found: tuple[str | None, int | None] = (None, None)
+    if folder is None:
+        return found
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        path = Path(frame.f_code.co_filename).resolve()
+        if path.is_relative_to(folder):
+            found = (path.relative_to(folder.parent).as_posix(), lineno)
+    return found
 
 
 def default_locale() -> str | None:

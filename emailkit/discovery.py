@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 import types
@@ -16,6 +17,9 @@ from .errors import LoadError, TemplateError
 from .templates import HTML, MJML, SUBJECT, TEXT
 
 ROOT_VARIABLE = "EMAILKIT_ROOT"
+# What an email's (folder's) name may hold: it is a module name's last part, and it names
+# snapshot files, URLs and CLI arguments.
+EMAIL_NAME = re.compile(r"\w[\w-]*")
 
 
 def default_root() -> Path:
@@ -68,6 +72,14 @@ def _email_in(package: str, folder: Path) -> type[Email] | None:
                 hint=f"Create {folder / '__init__.py'} defining a subclass of emailkit.Email.",
             )
         return None
+    if not EMAIL_NAME.fullmatch(folder.name):
+        raise TemplateError(
+            f"the folder name {folder.name!r} cannot name an email",
+            email=folder.name,
+            hint="Rename the folder with letters, digits, '_' and '-' only (a dot or a space "
+            "breaks the import), e.g. "
+            + (re.sub(r"[^\w-]+", "_", folder.name).strip("_") or "my_email"),
+        )
     module = _import(f"{package}.{folder.name}", folder)
     found = [
         value

@@ -54,12 +54,19 @@ class TemplateError(EmailError):
         if self.filename:
             where.append(self.filename + (f", line {self.lineno}" if self.lineno else ""))
         text = ": ".join([*where, self.message]) if where else self.message
-        return f"{text}. {self.hint}" if self.hint else text
+        if not self.hint:
+            return text
+        return f"{text} {self.hint}" if text.endswith((".", "!", "?")) else f"{text}. {self.hint}"
 
 
 class LoadError(TemplateError):
     """An email folder could not be loaded: its ``__init__.py`` does not import, or one of its
     files cannot be read (not UTF-8). ``__cause__`` is the original exception."""
+
+
+class SampleError(TemplateError):
+    """An email's ``previews()`` raised, or returned something other than named samples of the
+    email; ``filename`` and ``lineno`` point at the line in ``previews()`` that failed."""
 
 
 class HeaderError(EmailError, ValueError):

@@ -80,6 +80,45 @@ class Tag:
         return self.text[opening_end : closing.start()]
 
 
+_BLOCK_TAGS = frozenset(
+    {"if", "for", "block", "macro", "call", "filter", "with", "trans", "autoescape", "set", "raw"}
+)
+
+
+def syntax_message(error: TemplateSyntaxError) -> str:
+    """Jinja's message, plus the line where the block it says to close was opened: Jinja
+    reports an unclosed ``{% if %}`` at the end of the file, which may be far below it."""
+    message = f"syntax error: {error.message}"
+    source = getattr(error, "source", None)
+    text = error.message or ""
+    if not source or "needs to be closed is" not in text:
+        return message
+    at_end = "Unexpected end of template" in text
+    stack: list[tuple[str, int]] = []
+    try:
+        tokens = [token for token in _LEXER.lex(source) if token[1] != "whitespace"]
+    except Exception:  # the lexer stops at the same mistake: say what Jinja said
+        return message
+    for index, (lineno, kind, _value) in enumerate(tokens):
+        if lineno > error.lineno or (lineno == error.lineno and not at_end):
+            break
+        if kind != "block_begin" or index + 1 >= len(tokens):
+            continue
+        tag = tokens[index + 1][2]
+        if tag == "set":  # {% set x = ... %} is no block; {% set x %}...{% endset %} is
+            rest = (t for t in tokens[index + 2 :] if t[1] in ("assign", "block_end"))
+            if next(rest, (0, "block_end", ""))[1] == "assign":
+                continue
+        if tag in _BLOCK_TAGS:
+            stack.append((tag, lineno))
+        elif tag.startswith("end") and stack and stack[-1][0] == tag[3:]:
+            stack.pop()
+    if not stack:
+        return message
+    tag, opened = stack[-1]
+    return f"{message.rstrip('.')} (the {{% {tag} %}} opened at line {opened})."
+
+
 def scan(source: str, origin: str = "") -> list[str | Tag]:
     """Split template source into literal text and Jinja tags (default delimiters).
 
@@ -244,7 +283,7 @@ class _Flattener:
             return _parse(name, source)
         except TemplateSyntaxError as error:
             raise TemplateError(
-                f"syntax error: {error.message}",
+                syntax_message(error),
                 filename=error.name or name,
                 lineno=error.lineno,
                 hint="Fix the template syntax at that line.",

@@ -5,7 +5,7 @@
 root = "emails"                 # the emails root (default: emails/, or $EMAILKIT_ROOT)
 snapshots = "tests/snapshots"   # turns on the snapshot tests, stored here
 check_ignore = ["support.css-border-radius"]   # emailkit check findings accepted (patterns)
-sender = "Acme <noreply@acme.example.com>"     # From of the preview and `emailkit render -p eml`
+sender = "Acme <noreply@acme.example.com>"     # From of the preview, render -p eml and send
 ```
 
 Paths are relative to the pyproject.toml that holds them.

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from .context import Email
+from .context import Email, preview_samples
 from .discovery import discover
-from .errors import EmailError
+from .errors import EmailError, SampleError
 from .project import ProjectSettings, load_settings
 from .snapshots import Outcome, SnapshotStore
 from .templates import for_root
@@ -139,6 +139,8 @@ class _BrokenEmails(pytest.Item):
         raise self.error
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, SampleError):
+            return str(excinfo.value)
         return f"the emails could not be loaded: {excinfo.value}"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -162,21 +164,29 @@ def pytest_collection_modifyitems(
         nodeid=_relative(settings.snapshots, config),
     )
     added: list[pytest.Item] = []
+    pairs: list[tuple[str, str, str | None]] = []
     try:
         emails = discover(settings.root)
-        pairs = [
-            (name, sample, locale)
-            for name in sorted(emails)
-            for sample in emails[name].previews()
-            for locale in (None, *emails[name].locales())
-        ]
     except Exception as error:
         added.append(
             _BrokenEmails.from_parent(
                 folder, name="test_email_snapshot[emails]", path=settings.root, error=error
             )
         )
-        pairs = []
+        emails = {}
+    for name in sorted(emails):
+        try:  # one email's broken samples fail its own test, not every email's
+            samples = preview_samples(emails[name])
+            locales = emails[name].locales()
+        except Exception as error:
+            added.append(
+                _BrokenEmails.from_parent(
+                    folder, name=f"test_email_snapshot[{name}]", path=settings.root, error=error
+                )
+            )
+            continue
+        pairs.extend((name, sample, locale) for sample in samples for locale in (None, *locales))
+    broken = bool(added)
     state.samples = pairs
     for email, sample, locale in pairs:
         suffix = f"/{locale}" if locale else ""
@@ -191,7 +201,8 @@ def pytest_collection_modifyitems(
                 locale=locale,
             )
         )
-    state.generated = len(pairs)
+    # With an email whose samples are unknown, no snapshot can be called stale.
+    state.generated = 0 if broken else len(pairs)
     items.extend(added)
     # Report them as collected, so "collected N items" counts them.
     config.hook.pytest_collectreport(

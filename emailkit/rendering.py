@@ -17,6 +17,7 @@ from jinja2 import Template, TemplateNotFound, TemplateSyntaxError, UndefinedErr
 
 from . import images, locales, mjml
 from .errors import ContextError, EmailError, HeaderError, TemplateError
+from .flatten import syntax_message
 from .fragments import NeedsWholeDocument
 from .headers import check_unsubscribe_url, forbidden
 from .mime import (
@@ -244,7 +245,7 @@ def _describe(error: Exception) -> str:
     if isinstance(error, TemplateNotFound):
         return f"template {error.name!r} not found"
     if isinstance(error, TemplateSyntaxError):
-        return f"syntax error: {error.message}"
+        return syntax_message(error)
     if isinstance(error, UndefinedError):
         return str(error.message)
     return f"{type(error).__name__}: {error}"

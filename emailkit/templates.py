@@ -26,7 +26,7 @@ from jinja2 import (
 from . import compilecache, locales, mjml
 from .components import expand_components
 from .errors import TemplateError
-from .flatten import Flattened, Unflattenable, flatten
+from .flatten import Flattened, Unflattenable, flatten, syntax_message
 from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
@@ -176,7 +176,7 @@ class Templates:
             return self._compile(name, locale)
         except TemplateSyntaxError as error:
             raise TemplateError(
-                f"syntax error: {error.message}",
+                syntax_message(error),
                 email=name,
                 filename=error.name,
                 lineno=error.lineno,

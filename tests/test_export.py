@@ -209,3 +209,23 @@ def test_export_works_from_a_plain_static_host(site, browser):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_a_3000_character_subject_keeps_the_phone_page_short(tmp_path, emails_root, browser):
+    emails_root.write(
+        "long/__init__.py",
+        "from emailkit import Email\n\nclass Long(Email):\n    @classmethod\n"
+        "    def previews(cls):\n        return {'default': cls()}\n",
+    )
+    emails_root.write("long/subject.txt", "Overdue " + "invoice " * 375)
+    emails_root.write("long/body.html", "<p>Pay it</p>")
+    result = run_export(emails_root.path, tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    page = browser.new_page(viewport={"width": 375, "height": 900})
+    page.goto((tmp_path / "site" / "long" / "default.html").as_uri())
+    line = page.locator(".inbox-line")
+    expect(line).to_contain_text("Overdue invoice invoice")
+    expect(page.locator(".avatar")).to_have_text("S")  # of "Set [tool.emailkit] sender...", as live
+    assert line.evaluate("e => e.getBoundingClientRect().height") < 80  # 3 lines, not 100
+    assert page.locator("#email-frame").evaluate("e => e.getBoundingClientRect().top") < 400
+    page.close()

@@ -138,6 +138,24 @@ def test_template_error_fails_the_snapshot_test_naming_file_and_line(project):
     result.stdout.fnmatch_lines(["*hello: hello/body.txt, line 2: 'nmae' is undefined*"])
 
 
+def test_a_sample_that_raises_fails_its_own_email_only_and_keeps_its_snapshots(project):
+    run(project).assert_outcomes(passed=2)
+    write(project, "emails/hello/__init__.py", CLASS.replace('cls(name="Bob")', "cls(name=1 / 0)"))
+    write(project, "emails/other/__init__.py", CLASS.replace("Hello", "Other"))
+    write(project, "emails/other/subject.txt", "Other {{ name }}")
+    write(project, "emails/other/body.txt", "Hi {{ name }}.")
+    result = run(project, "--emailkit-update")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "hello: hello/__init__.py, line 9: previews() raised ZeroDivisionError: division by "
+            "zero. Fix that sample*",
+        ]
+    )
+    assert "stale" not in result.stdout.str()
+    assert (project.path / "tests" / "snapshots" / "hello" / "second.html").exists()
+
+
 def test_no_snapshot_tests_without_the_setting_and_the_fixture_works_alone(pytester):
     write(pytester, "emails/hello/__init__.py", CLASS)
     write(pytester, "emails/hello/subject.txt", "Hello {{ name }}")

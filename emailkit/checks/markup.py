@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from ..context import Email
+from ..context import Email, preview_samples
 from ..errors import EmailError, TemplateError
 from ..images import is_local, resolve
 from ..rendering import Rendered
@@ -37,15 +37,17 @@ def render_samples(cls: type[Email], report: Report) -> list[Sample]:
     """Render every sample; a sample that does not render becomes an error finding."""
     samples = []
     try:
-        previews = cls.previews()
-    except Exception as error:
+        previews = preview_samples(cls)
+    except TemplateError as error:
         report.findings.append(
             Finding(
                 "error",
                 "render.previews",
                 cls.email_name,
-                f"previews() raised {error!r}",
-                "fix previews() so it returns named sample instances",
+                error.message,
+                error.hint or "fix previews() so it returns named sample instances",
+                file=error.filename,
+                line=error.lineno,
             )
         )
         return []

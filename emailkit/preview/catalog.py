@@ -22,9 +22,9 @@ from types import ModuleType
 
 from .. import images, mjml
 from ..checks import Report, run_checks
-from ..context import Email
+from ..context import Email, preview_samples
 from ..discovery import discover
-from ..errors import LoadError, TemplateError
+from ..errors import LoadError, SampleError, TemplateError
 from ..inline import inject_css
 from ..project import PLACEHOLDER_SENDER, load_settings
 from ..templates import for_root
@@ -50,10 +50,12 @@ class Problem:
     def from_exception(cls, error: BaseException, root: Path) -> Problem:
         filename, lineno = _locate(error, root)
         title = type(error).__name__
-        if isinstance(error, LoadError) and error.__cause__ is not None:
+        if isinstance(error, (LoadError, SampleError)) and error.__cause__ is not None:
             title = type(error.__cause__).__name__
         if isinstance(error, TemplateError):
-            message = error.message + (f". {error.hint}" if error.hint else "")
+            message = error.message
+            if error.hint:
+                message += (" " if message.endswith(".") else ". ") + error.hint
         elif isinstance(error, SyntaxError):
             message = f"SyntaxError: {error.msg}"
         else:
@@ -202,7 +204,7 @@ class Catalog:
         pairs: list[tuple[str, str]] = []
         for name in sorted(self.emails):
             try:
-                previews = self.emails[name].previews()
+                previews = preview_samples(self.emails[name])
             except Exception as error:
                 self.problems.setdefault(name, Problem.from_exception(error, self.root))
                 continue

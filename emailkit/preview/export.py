@@ -35,6 +35,7 @@ class ExportReport:
     pages: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
     images: int = 0
+    unloaded: list[str] = field(default_factory=list)  # emails (or samples) that do not load
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ def export(root: Path, target: Path, *, sender: str | None = None) -> ExportRepo
             report.pages.append(page.href)
         else:
             report.broken.append(page.href)
+    for name, problem in sorted(catalog.problems.items()):
+        where = f"{problem.filename}, line {problem.lineno}: " if problem.lineno else ""
+        report.unloaded.append(f"{name}: {where}{' '.join(problem.message.split())}")
     index = env.get_template("emailkit_export/index.html").render(
         pages=pages, problems=catalog.problems, root=root.name, locales=catalog.locales
     )

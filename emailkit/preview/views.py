@@ -89,6 +89,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             return _does_not_load(catalog, email, sample)
         state = _viewer_state(catalog.locales(email) if email in catalog.emails else [])
         view = _view(catalog, email, sample, state["locale"])
+        if view.html is None and not view.problem and "tab" not in request.args:
+            state["tab"] = "text"  # a text-only email opens on what it has
         pairs = catalog.samples()
         at = pairs.index((email, sample))
         report = catalog.checks(email)
@@ -117,6 +119,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     @blueprint.get("/<email>/<sample>.html")
     def html(email: str, sample: str) -> Response:
         view = _view(catalog, email, sample, _locale(catalog, email), require_ok=True)
+        if view.html is None:
+            message = f"{email} has no HTML part: it is a text-only email (see {sample}.txt)."
+            return Response(message, status=404, mimetype="text/plain")
         mode = request.args.get("mode", "light")
         shown = show_cid_images(display.in_mode(view.html or "", mode), catalog.root, email)
         return Response(shown, mimetype="text/html")
