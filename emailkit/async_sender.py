@@ -109,8 +109,12 @@ class AsyncSender:
                 )
                 raise
 
-    def shutdown(self, grace: float | None = None) -> None:
-        """Send what is queued for up to ``grace`` seconds; keep the rest in the failed folder."""
+    def shutdown(self, grace: float | None = None, *, in_signal_handler: bool = False) -> None:
+        """Send what is queued for up to ``grace`` seconds; keep the rest in the failed folder.
+
+        In a signal handler the interrupted main thread may hold the executor's own lock (in
+        the middle of ``submit``), so there the queued futures are waited for rather than the
+        executor shut down; the process ends right after anyway."""
         with self._lock:
             closing, self._closing = self._closing, True
             queued = list(self._queued)
@@ -121,7 +125,10 @@ class AsyncSender:
         try:
             wait_for(queued, timeout=max(0.0, deadline - time.monotonic()))
             self._stop.set()
-            self._executor.shutdown(wait=True)
+            if in_signal_handler:
+                wait_for(queued)  # the workers keep what is left in the failed folder
+            else:
+                self._executor.shutdown(wait=True)
         finally:
             self._drained.set()
         if queued:
@@ -150,7 +157,8 @@ def handle_signals_here() -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    _shutdown_all()
+    for sender in list(_live):
+        sender.shutdown(in_signal_handler=True)
     previous = _previous.get(signum)
     if callable(previous):
         previous(signum, frame)

@@ -121,3 +121,62 @@ def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(
     assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))
     assert kept, "the grace period was long enough to send everything: nothing was tested"
     print(f"{signal.Signals(signum).name}: {len(delivered)} sent, {len(kept)} kept, {took:.1f} s")
+
+
+INTERRUPTED_SUBMIT = """
+import os, signal, sys, threading
+sys.path.insert(0, {emails_parent!r})
+from flask import Flask
+from emailkit import EmailKit
+from emailkit import async_sender
+from emails.welcome import Welcome
+
+handled = []
+signal.signal(signal.SIGTERM, lambda signum, frame: handled.append(signum))  # the app's own
+app = Flask("interrupted", instance_path={instance!r})
+app.config.update(
+    MAIL_SERVER="127.0.0.1",
+    MAIL_PORT={port},
+    MAIL_DEFAULT_SENDER="noreply@acme.example.com",
+    EMAILKIT_ASYNC_WORKERS=2,
+    EMAILKIT_SHUTDOWN_GRACE=0.2,
+    EMAILKIT_SMTP_TIMEOUT=5,
+)
+EmailKit(app)
+with app.app_context():
+    for i in range({count}):
+        Welcome(user_name=f"U{{i}}", confirm_url="https://x.example.com").send_async(
+            to=f"u{{i}}@example.com"
+        )
+    (sender,) = list(async_sender._live)
+    # SIGTERM lands while the main thread is inside the executor's submit, holding its lock.
+    with sender._executor._shutdown_lock:
+        os.kill(os.getpid(), signal.SIGTERM)
+        threading.Event().wait(0.5)
+print("handled", handled, flush=True)
+"""
+
+
+def test_sigterm_while_the_main_thread_is_submitting_does_not_hang(tmp_path, smtp_server):
+    count = 40
+    smtp_server.data_delay = 0.02
+    instance = tmp_path / "instance"
+    script = tmp_path / "app.py"
+    script.write_text(
+        INTERRUPTED_SUBMIT.format(
+            emails_parent=str(SHIPPED_ROOT.parent),
+            instance=str(instance),
+            port=smtp_server.port,
+            count=count,
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "handled [15]" in done.stdout  # drained, then the app's own handler ran
+    delivered = [r for envelope in smtp_server.envelopes for r in envelope.rcpt_tos]
+    kept = [
+        r
+        for path in (instance / "emailkit" / "failed").glob("*.json")
+        for r in json.loads(path.read_text())["recipients"]
+    ]
+    assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))
