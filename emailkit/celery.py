@@ -19,7 +19,9 @@ rejected when the worker is lost, so Redis gives a killed worker's messages to a
 the visibility timeout; and with a Redis broker, a ledger (:mod:`emailkit.ledger`) recovers
 the messages the transport itself loses. A message is sent at most twice: when the worker
 died after the server took it but before the task was acknowledged. Settings to use with a
-Redis broker (the defaults recover a killed worker's messages only after an hour)::
+Redis broker (the defaults recover a killed worker's messages only after an hour;
+``register_tasks`` fills in the three ``unacked_*`` ones when unset, see
+:mod:`emailkit.celery_options`)::
 
     celery_app.conf.update(
         worker_prefetch_multiplier=1,  # a killed worker holds few messages
