@@ -13,7 +13,6 @@ when its process ends, however it ends, so a crashed run leaves no stale claim b
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from .mime import Message
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, so no claims between runs
+    fcntl = None  # type: ignore[assignment]
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -115,7 +119,8 @@ class MailFolder:
     def _make_folder(self) -> None:
         self.path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         info = self.path.stat()
-        if info.st_mode & 0o077 and info.st_uid == os.geteuid():  # made by an older version
+        owner = os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+        if info.st_mode & 0o077 and info.st_uid == owner:  # made by an older version
             os.chmod(self.path, stat.S_IMODE(info.st_mode) & ~0o077)
 
     def __iter__(self) -> Iterator[StoredMessage]:
@@ -138,7 +143,8 @@ class MailFolder:
             return
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 yield None
                 return
@@ -205,7 +211,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), FILE_MODE)  # whatever the umask
+            if hasattr(os, "fchmod"):
+                os.fchmod(file.fileno(), FILE_MODE)  # whatever the umask
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
