@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Flask
 
+from .errors import SendError
 from .mime import Message
 from .sending import Deliverer, logger
 
@@ -100,6 +101,8 @@ class AsyncSender:
                         0,
                     )
                 return self._deliverer.deliver(message, stop=self._stop)
+            except SendError:
+                raise  # logged once already, where it was kept
             except Exception as error:
                 logger.error(
                     "%s to %s was not sent: %s",
@@ -143,6 +146,8 @@ _previous: dict[int, Any] = {}
 def handle_signals_here() -> None:
     """Drain the pools on SIGTERM and SIGINT, then run the handler that was there before.
 
+    A signal the process ignores (``SIG_IGN``, as ``nohup`` sets SIGINT) stays ignored.
+
     Only the main thread can set signal handlers; EmailKit calls this at ``init_app`` and
     when a pool starts, so whichever runs in the main thread does it (once: later calls
     only wrap a handler someone else set since).
@@ -151,6 +156,10 @@ def handle_signals_here() -> None:
         return
     for signum in _SIGNALS:
         current = signal.getsignal(signum)
+        if current is signal.SIG_IGN:
+            # Ignored on purpose (``nohup app &`` ignores SIGINT): the process must go on
+            # as if it never came, so emailkit does not start draining either.
+            continue
         if current is not _on_signal:
             _previous[signum] = current
             signal.signal(signum, _on_signal)

@@ -19,7 +19,9 @@ rejected when the worker is lost, so Redis gives a killed worker's messages to a
 the visibility timeout; and with a Redis broker, a ledger (:mod:`emailkit.ledger`) recovers
 the messages the transport itself loses. A message is sent at most twice: when the worker
 died after the server took it but before the task was acknowledged. Settings to use with a
-Redis broker (the defaults recover a killed worker's messages only after an hour)::
+Redis broker (the defaults recover a killed worker's messages only after an hour;
+``register_tasks`` fills in the three ``unacked_*`` ones when unset, see
+:mod:`emailkit.celery_options`)::
 
     celery_app.conf.update(
         worker_prefetch_multiplier=1,  # a killed worker holds few messages
@@ -52,6 +54,7 @@ from celery import Celery, Task
 from flask import Flask, current_app
 from werkzeug.utils import import_string
 
+from .celery_options import check_transport_options, warn_if_past_visibility
 from .dispatch import SCHEDULER_KEY, current_scheduler
 from .errors import ContextError
 from .extension import EmailKit
@@ -91,7 +94,7 @@ def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
             return _deliver(task, payload)
 
     flask_app.extensions[SCHEDULER_KEY] = _CeleryScheduler(send_email)
-    _check_visibility_timeout(celery_app, flask_app)
+    check_transport_options(celery_app.conf, flask_app.config)
     ledger = _ledger(celery_app, flask_app)
     if ledger is not None:
         flask_app.extensions[_LEDGER_KEY] = ledger
@@ -133,27 +136,6 @@ def _watch_workers(celery_app: Celery, task: Task, ledger: Ledger) -> None:
     signals.task_received.connect(on_received, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
     signals.worker_shutdown.connect(on_shutdown, weak=False)
-
-
-def _check_visibility_timeout(celery_app: Celery, flask_app: Flask) -> None:
-    url = str(celery_app.conf.broker_url or "")
-    if not url.startswith(("redis://", "rediss://")):
-        return
-    options = celery_app.conf.broker_transport_options or {}
-    visibility = float(options.get("visibility_timeout", 3600))
-    config = flask_app.config
-    longest = float(config.get("EMAILKIT_CELERY_RETRY_MAX_DELAY", 600.0)) + 2 * float(
-        config.get("EMAILKIT_SMTP_TIMEOUT", 30.0)
-    )
-    if visibility < longest:
-        logger.warning(
-            "emailkit: the broker's visibility_timeout (%g s) is shorter than a queued email "
-            "may wait or run (EMAILKIT_CELERY_RETRY_MAX_DELAY + 2 x EMAILKIT_SMTP_TIMEOUT = "
-            "%g s): Redis will hand such a message to a second worker, which sends it again. "
-            "Raise broker_transport_options['visibility_timeout'].",
-            visibility,
-            longest,
-        )
 
 
 class _CeleryScheduler:
@@ -295,6 +277,7 @@ def send_later(
         "locale": locale,
     }
     task = cast(_CeleryScheduler, scheduler).task
+    warn_if_past_visibility(task.app.conf, countdown, eta)
     task_id = task_id_for(message.msgId)
     ledger: Ledger | None = current_app.extensions.get(_LEDGER_KEY)
     if ledger is not None:

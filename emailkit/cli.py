@@ -72,6 +72,12 @@ def _sample(name: str, sample: str | None) -> tuple[type[Email], str, Email]:
     return emails[name], chosen, previews[chosen]
 
 
+def _app_sender() -> object:
+    """The app's ``MAIL_DEFAULT_SENDER`` under ``flask``; standalone, none (the environment's
+    and the project's come next, see :func:`default_sender`)."""
+    return current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
+
+
 @contextmanager
 def _sending_app() -> Iterator[None]:
     """The app to send with: the current one under ``flask``, else one from the environment."""
@@ -132,7 +138,7 @@ def _add_commands(group: click.Group) -> None:
                 f"create {cls._require_folder() / 'body.html'}"
             )
         if part == "eml":
-            message = rendered.message(PREVIEW_TO, sender=default_sender(None, _root()))
+            message = rendered.message(PREVIEW_TO, sender=default_sender(_app_sender(), _root()))
             sys.stdout.buffer.write(message.as_bytes())
             return
         click.echo(
@@ -184,8 +190,7 @@ def _add_commands(group: click.Group) -> None:
         """
         from .preview.export import export
 
-        configured = current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
-        report = export(_root(), target, sender=default_sender(configured, _root()))
+        report = export(_root(), target, sender=default_sender(_app_sender(), _root()))
         click.echo(
             f"Exported {len(report.pages)} page(s) and {report.images} image(s) "
             f"to {report.target}; "
@@ -282,6 +287,7 @@ def _add_commands(group: click.Group) -> None:
         """Send the messages in the failed-mail folder again.
 
         Delivered messages leave the folder; the others stay, and the command exits with 1.
+        A message whose .json is missing or damaged is named and left as it is.
         """
         with _sending_app():
             folder = kit.failed
@@ -291,6 +297,8 @@ def _add_commands(group: click.Group) -> None:
                 return
             report = kit.resend_failed()
         click.echo(f"Resent {report.sent} of {waiting} message(s) from {folder.path}.")
+        if report.claimed_elsewhere:
+            click.echo(f"{report.claimed_elsewhere} message(s) left to another run sending them.")
         for failure in report.failed:
             click.echo(f"still failing: {failure.saved_to}: {failure.reason}", err=True)
         if report.failed:

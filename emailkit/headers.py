@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from email.policy import SMTP, strict
 
 from .errors import HeaderError
-from .rfc2047 import WORD_LINE, encoded_words, looks_encoded
+from .rfc2047 import WORD_LINE, encoded_word, encoded_words, looks_encoded
 
 CRLF = "\r\n"
 LINE = 78  # RFC 5322: lines SHOULD stay within 78 characters (and MUST within 998)
@@ -217,16 +217,57 @@ def address_list(name: str, mailboxes: Sequence[tuple[str, str]]) -> str:
 
 
 def _name_tokens(display: str) -> list[str]:
+    """A display name as words that every reader gives back exactly.
+
+    Short printable ASCII is written as it is or quoted; other text as encoded-words. Readers
+    that follow RFC 2047 join adjacent encoded-words without the space between them, but
+    Python's parser before 3.13 keeps it (gh-128110): so a name is cut only where it has a
+    space and an ASCII word beside it, and each run of other words is one encoded-word, longer
+    than RFC 2047's 75 characters if it must be. Only a run too long for a header line is cut
+    into several.
+    """
     if display.isascii() and "=?" not in display:
         if _ATOMS.match(display):
             words = display.split(" ")
             if max(map(len, words)) < WORD_LINE - 1:
                 return words
-        elif _QUOTABLE.match(display):
+        if _QUOTABLE.match(display):
             quoted = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            if len(quoted) < WORD_LINE - 1:
+            if len(quoted) <= _MAX_NAME_WORD:
                 return [quoted]
-    return encoded_words(display)
+    words = encoded_words(display)
+    if len(words) == 1:
+        return words
+    tokens = _mixed_tokens(display)
+    if max(map(len, tokens)) <= _MAX_NAME_WORD:
+        return tokens
+    return words
+
+
+# The longest word of a display name that still fits a line with "Reply-To: " before it.
+_MAX_NAME_WORD = MAX_LINE - len("Reply-To: ") - 2
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+\Z")
+
+
+def _mixed_tokens(display: str) -> list[str]:
+    """Plain ASCII words as they are, each run of other words between them one encoded-word
+    (the whole name one, unless its spaces are single ones between words)."""
+    words = display.split(" ")
+    if len(words) == 1 or not all(words):  # no space, or leading, trailing or double spaces
+        return [encoded_word(display)]
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in words:
+        if _PLAIN_WORD.match(word) and "=?" not in word:
+            if run:
+                tokens.append(encoded_word(" ".join(run)))
+                run = []
+            tokens.append(word)
+        else:
+            run.append(word)
+    if run:
+        tokens.append(encoded_word(" ".join(run)))
+    return tokens
 
 
 # Checks of values that reach a header as given: extra headers, MIME types, ids, URLs.

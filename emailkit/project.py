@@ -79,8 +79,10 @@ def load_settings(start: Path | None = None) -> ProjectSettings:
 
 def default_sender(configured: object = None, start: Path | None = None) -> str:
     """The From that previews and rendered ``.eml`` files show: ``configured`` (the app's
-    ``MAIL_DEFAULT_SENDER``, a string or a (name, address) pair), else ``[tool.emailkit] sender``
+    ``MAIL_DEFAULT_SENDER``, a string or a (name, address) pair), else the environment's
+    ``MAIL_DEFAULT_SENDER`` (as the app itself would read it), else ``[tool.emailkit] sender``
     of the project around ``start``, else a placeholder saying how to set one."""
+    configured = configured or os.environ.get("MAIL_DEFAULT_SENDER")
     if isinstance(configured, (tuple, list)) and len(configured) == 2:
         return f"{configured[0]} <{configured[1]}>"
     if configured:

@@ -50,6 +50,18 @@ def encoded_words(text: str, *, first: int = WORD_LINE - 1) -> list[str]:
     return _pack_b64(text, first)
 
 
+def encoded_word(text: str) -> str:
+    """``text`` as one encoded-word (Q or B, whichever is shorter), however long.
+
+    For a display name Python's parser (before 3.13, gh-128110) would read back with a space
+    between two encoded-words: RFC 2047 caps a word at 75 characters, mail programs read
+    longer ones.
+    """
+    q_text = "".join(_Q_PIECES.get(char) or _q_piece(char) for char in text)
+    b_text = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return f"=?utf-8?q?{q_text}?=" if len(q_text) <= len(b_text) else f"=?utf-8?b?{b_text}?="
+
+
 def _q_piece(char: str) -> str:
     if char in _Q_SAFE:
         return char

@@ -111,6 +111,7 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: list[FailedMessage] = field(default_factory=list)
+    claimed_elsewhere: int = 0  # resend_failed: messages another run was sending
 
 
 class Deliverer:
@@ -180,25 +181,43 @@ class Deliverer:
     def resend_failed(self) -> SendReport:
         """Send every message in the failed folder again; those delivered leave the folder.
 
-        A stored message some recipients still refuse stays, addressed to just those.
+        A stored message some recipients still refuse stays, addressed to just those. Each
+        message is claimed first, so concurrent runs send it once; one another run holds is
+        left to it (``report.claimed_elsewhere``). One whose ``.json`` is missing or damaged
+        is neither sent nor removed: it is in ``report.failed``, saying why.
         """
         report = SendReport()
-        for stored in list(self.failed):
-            try:
-                self._resend(stored)
-            except Exception as error:
-                report.failed.append(
-                    FailedMessage(
-                        str(stored.meta.get("email", "")),
-                        stored.recipients,
-                        f"{type(error).__name__}: {error}",
-                        stored.meta.get("message_id"),
-                        str(stored.path),
+        for listed in list(self.failed):
+            with self.failed.claim(listed) as stored:
+                if stored is None:
+                    report.claimed_elsewhere += 1
+                    continue
+                if stored.problem is not None:
+                    report.failed.append(
+                        FailedMessage(
+                            str(stored.meta.get("email", "")),
+                            [],
+                            f"skipped, kept as it is: {stored.problem}; repair or remove it",
+                            None,
+                            str(stored.path),
+                        )
                     )
-                )
-                continue
-            self.failed.remove(stored)
-            report.sent += 1
+                    continue
+                try:
+                    self._resend(stored)
+                except Exception as error:
+                    report.failed.append(
+                        FailedMessage(
+                            str(stored.meta.get("email", "")),
+                            stored.recipients,
+                            f"{type(error).__name__}: {error}",
+                            stored.meta.get("message_id"),
+                            str(stored.path),
+                        )
+                    )
+                    continue
+                self.failed.remove(stored)
+                report.sent += 1
         return report
 
     def _resend(self, stored: StoredMessage) -> None:

@@ -180,11 +180,28 @@ class _DataMixin:
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
 
 
-class _SMTP(_DataMixin, smtplib.SMTP):  # type: ignore[misc]
+class _QuietLoginMixin:
+    """smtplib's login with its debug output off: at ``MAIL_DEBUG`` (Flask-Mail's default in a
+    debug app) smtplib prints every command it sends, ``AUTH PLAIN <base64 password>`` too."""
+
+    def login(self, user: str, password: str, *, initial_response_ok: bool = True) -> Any:
+        level = self.debuglevel  # type: ignore[attr-defined]
+        if level:
+            self._print_debug("AUTH: login not shown (it holds the password)")  # type: ignore[attr-defined]
+        self.set_debuglevel(0)  # type: ignore[attr-defined]
+        try:
+            return super().login(  # type: ignore[misc]
+                user, password, initial_response_ok=initial_response_ok
+            )
+        finally:
+            self.set_debuglevel(level)  # type: ignore[attr-defined]
+
+
+class _SMTP(_QuietLoginMixin, _DataMixin, smtplib.SMTP):  # type: ignore[misc]
     pass
 
 
-class _SMTP_SSL(_DataMixin, smtplib.SMTP_SSL):  # type: ignore[misc]
+class _SMTP_SSL(_QuietLoginMixin, _DataMixin, smtplib.SMTP_SSL):  # type: ignore[misc]
     pass
 
 

@@ -60,12 +60,12 @@ register_tasks(celery_app, flask_app)
 class CeleryRig:
     """One app module, shared by this process (the producer) and worker processes."""
 
-    def __init__(self, tmp_path, redis_server, smtp_server):
+    def __init__(self, tmp_path, redis_server, smtp_server, module: str = APP_MODULE):
         self.tmp_path = tmp_path
         self.redis = redis_server
         self.sink = smtp_server
         self.name = f"ekworker_{uuid.uuid4().hex[:8]}"
-        (tmp_path / f"{self.name}.py").write_text(APP_MODULE)
+        (tmp_path / f"{self.name}.py").write_text(module)
         self.env = {
             **os.environ,
             "EK_INSTANCE": str(tmp_path / "instance"),

@@ -226,6 +226,7 @@ def test_render_eml_takes_the_sender_from_pyproject_or_says_how_to_set_one(tmp_p
     project = tmp_path / "project"
     copy_of_shipped(project)
     monkeypatch.chdir(project)
+    monkeypatch.delenv("MAIL_DEFAULT_SENDER", raising=False)
     placeholder = CliRunner().invoke(main, ["render", "digest", "-p", "eml"])
     assert placeholder.exit_code == 0, placeholder.output
     unfolded = placeholder.output.replace("\n ", " ")  # a From over 78 characters is folded
