@@ -49,8 +49,7 @@ from .dispatch import DISPATCHER_KEY, current_dispatcher
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
-from .sending import Deliverer, RetryPolicy, SendReport
-from .transport import SmtpSettings
+from .sending import Deliverer, RetryPolicy, SendReport, relay_set
 
 if TYPE_CHECKING:
     from .context import Email
@@ -124,7 +123,7 @@ class EmailKit:
             flask_mail.Mail(app)
         instance = Path(app.instance_path) / "emailkit"
         outbox = None
-        if not config.get("MAIL_SERVER"):
+        if not config.get("MAIL_SERVER") and not config.get("EMAILKIT_RELAYS"):
             if not (app.debug or app.testing):
                 raise ConfigError(
                     "No MAIL_SERVER is configured, so mail cannot be sent. Set MAIL_SERVER (and "
@@ -134,18 +133,23 @@ class EmailKit:
             outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
         timeout = float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0))
         mail = app.extensions["mail"]
-        smtp = SmtpSettings.from_app(mail, config, timeout) if outbox is None else None
+        policy = RetryPolicy(
+            attempts=int(config.get("EMAILKIT_SEND_ATTEMPTS", 4)),
+            delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
+            max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
+        )
+        smtp = relays = None
+        if outbox is None:
+            relays = relay_set(mail, config, timeout, policy)  # one pool per app and relay
+            smtp = relays.relays[0].settings
         deliverer = Deliverer(
             app.extensions["mail"],
             outbox=outbox,
             failed=MailFolder(Path(config.get("EMAILKIT_FAILED_DIR") or instance / "failed")),
-            policy=RetryPolicy(
-                attempts=int(config.get("EMAILKIT_SEND_ATTEMPTS", 4)),
-                delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
-                max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
-            ),
+            policy=policy,
             timeout=timeout,
             smtp=smtp,
+            relays=relays,
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())

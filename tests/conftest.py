@@ -142,6 +142,8 @@ class SmtpSink:
     refusals: dict[str, list[str | None]] = field(default_factory=dict)
     chaos: Chaos | None = None
     data_delay: float = 0.0
+    pipelining: bool = True  # advertised, as Postfix, Exim and the big relays do
+    quits: int = 0
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
     stalled: threading.Event = field(default_factory=threading.Event)
 
@@ -185,6 +187,8 @@ class SmtpSink:
             server.transport.close()
             return []
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -251,6 +255,10 @@ class _FaultySMTP(SMTP):
             transport.close()
             return
         super().connection_made(transport)
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        self.event_handler.quits += 1
+        await super().smtp_QUIT(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
         self.event_handler.commands.append("AUTH")
