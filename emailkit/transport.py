@@ -302,8 +302,8 @@ class SmtpConnection:
         envelope = {envelope_address(r): r for r in recipients}
         mail_from = envelope_address(sender)
         options: list[str] = []
+        self.host.ehlo_or_helo_if_needed()  # what the server offers, before choosing
         if not all(a.isascii() for a in (mail_from, *envelope)):
-            self.host.ehlo_or_helo_if_needed()
             if not self.host.has_extn("smtputf8"):
                 raise AddressError(
                     f"{', '.join(a for a in (mail_from, *envelope) if not a.isascii())}: a "
