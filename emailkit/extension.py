@@ -14,8 +14,15 @@ Configuration is Flask's, with these keys (defaults in brackets):
 - ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
 - ``EMAILKIT_IMAGE_URL`` [none]: link the HTML's relative ``<img src>`` files under this public
   URL prefix instead of embedding them as ``cid:`` parts (see :mod:`emailkit.images`).
-- ``EMAILKIT_ASYNC_WORKERS`` [4], ``EMAILKIT_ASYNC_MAX_PENDING`` [1000]: the ``send_async``
-  thread pool and how many messages may wait for it before ``send_async`` blocks.
+- ``EMAILKIT_ASYNC_WORKERS`` [``EMAILKIT_SMTP_CONNECTIONS``], ``EMAILKIT_ASYNC_MAX_PENDING``
+  [1000]: the ``send_async`` thread pool and how many messages may wait for it before
+  ``send_async`` blocks.
+- ``EMAILKIT_SMTP_CONNECTIONS`` [8], ``EMAILKIT_SMTP_PIPELINING`` [True],
+  ``EMAILKIT_SMTP_CHECK_AFTER`` [5 s], ``EMAILKIT_SMTP_IDLE_TIMEOUT`` [60 s]: the pool of
+  connections per relay (:mod:`emailkit.pool`). ``EMAILKIT_SMTP_RATE`` [none, messages a
+  second], ``EMAILKIT_RATE_LIMIT_STORAGE`` [in memory; ``redis://...`` to share it],
+  ``EMAILKIT_THROTTLE_MAX_WAIT`` [600 s] (:mod:`emailkit.ratelimit`). ``EMAILKIT_RELAYS``
+  [``MAIL_*``] and ``EMAILKIT_RELAY_COOLDOWN`` [60 s]: failover (:mod:`emailkit.relays`).
 - ``EMAILKIT_SHUTDOWN_GRACE`` [10 s]: at exit or on SIGTERM/SIGINT, how long queued
   ``send_async`` mail keeps being sent; what is left then goes to the failed-mail folder.
   ``EMAILKIT_HANDLE_SIGNALS`` [True]: set False to leave SIGTERM/SIGINT alone (exit still
