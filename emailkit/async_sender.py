@@ -24,6 +24,7 @@ from flask import Flask
 
 from .errors import SendError
 from .mime import Message
+from .pool import close_all as close_connections
 from .sending import Deliverer, logger
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -134,6 +135,8 @@ class AsyncSender:
                 self._executor.shutdown(wait=True)
         finally:
             self._drained.set()
+            # The queue is drained: QUIT the pooled connections rather than drop them.
+            close_connections(blocking=not in_signal_handler)
         if queued:
             logger.info("emailkit: %d queued message(s) handled before stopping", len(queued))
 
@@ -188,7 +191,10 @@ def start(app: Flask, deliverer: Deliverer, config: Any) -> AsyncSender:
     return AsyncSender(
         app,
         deliverer,
-        workers=int(config.get("EMAILKIT_ASYNC_WORKERS", 4)),
+        # A worker per pooled connection, so a burst uses them all (see EmailKit's docs).
+        workers=int(
+            config.get("EMAILKIT_ASYNC_WORKERS") or config.get("EMAILKIT_SMTP_CONNECTIONS", 8)
+        ),
         max_pending=int(config.get("EMAILKIT_ASYNC_MAX_PENDING", 1000)),
         grace=float(config.get("EMAILKIT_SHUTDOWN_GRACE", 10.0)),
         handle_signals=bool(config.get("EMAILKIT_HANDLE_SIGNALS", True)),

@@ -1,9 +1,11 @@
 """Bulk sending: build the next messages while the previous ones are on the wire.
 
-The caller's thread renders and encodes messages into a small bounded queue; one sender
-thread owns the SMTP connection and sends them in order, reconnecting and retrying as
-needed. Rendering costs CPU and sending mostly waits for the server, so the two overlap;
-the queue bound keeps memory constant however long the input is.
+The caller's thread renders and encodes messages into a small bounded queue; sender threads,
+one per pooled SMTP connection (``EMAILKIT_SMTP_CONNECTIONS``), send them, reconnecting and
+retrying as needed. Rendering costs CPU and sending mostly waits for the server, so the two
+overlap, and the connections wait for their servers in parallel; the queue bound keeps memory
+constant however long the input is. Messages leave in no promised order; the report's counts
+are exact.
 """
 
 from __future__ import annotations
@@ -18,21 +20,14 @@ from flask import Flask, current_app
 
 from .errors import EmailError, SendError
 from .mime import Message
-from .sending import (
-    Connection,
-    Deliverer,
-    Delivery,
-    FailedMessage,
-    SendReport,
-    check_sendable,
-    is_transient,
-)
+from .sending import Deliverer, Delivery, FailedMessage, SendReport, check_sendable
 
 if TYPE_CHECKING:
     from .context import Email
 
 PIPELINE_DEPTH = 8
-"""How many built messages may wait for the sender thread."""
+"""How many built messages may be ahead of the server: waiting in the queue or in a sender's
+hands (at least one waits in the queue)."""
 
 _READY_AHEAD = 2
 """Built messages kept ready; past that, the next is built while the server digests one.
@@ -60,26 +55,33 @@ class BulkRun:
     def __init__(self, deliverer: Deliverer, report: SendReport) -> None:
         self.deliverer = deliverer
         self.report = report
-        self._work: queue.Queue[Any] = queue.Queue(maxsize=PIPELINE_DEPTH)
+        self.senders = 1 if deliverer.outbox is not None else deliverer.relays.connections
+        self._work: queue.Queue[Any] = queue.Queue(maxsize=max(1, PIPELINE_DEPTH - self.senders))
         self._server_busy = threading.Event()
         self._crash: list[BaseException] = []
-        self._connection: Connection | None = None
+        self._lock = threading.Lock()
 
     def run(self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        sender = threading.Thread(
-            target=self._send_all, args=(app,), name="emailkit-send-many", daemon=True
-        )
-        sender.start()
+        senders = [
+            threading.Thread(
+                target=self._send_all, args=(app,), name=f"emailkit-send-many-{n}", daemon=True
+            )
+            for n in range(self.senders)
+        ]
+        for sender in senders:
+            sender.start()
         try:
             for item in items:
                 if self._work.qsize() >= _READY_AHEAD:
                     self._server_busy.wait(timeout=0.05)
                 self._server_busy.clear()
-                self._put(self._build(item), sender)
+                self._put(self._build(item), senders)
         finally:
-            self._put(_DONE, sender)
-            sender.join()
+            for _ in senders:
+                self._put(_DONE, senders)
+            for sender in senders:
+                sender.join()
         if self._crash:
             raise self._crash[0]
 
@@ -94,9 +96,9 @@ class BulkRun:
         message.freeze()
         return message
 
-    def _put(self, job: Any, sender: threading.Thread) -> None:
+    def _put(self, job: Any, senders: list[threading.Thread]) -> None:
         while True:
-            if self._crash or not sender.is_alive():
+            if self._crash or not any(sender.is_alive() for sender in senders):
                 return
             try:
                 self._work.put(job, timeout=0.2)
@@ -109,59 +111,40 @@ class BulkRun:
             with app.app_context():
                 while (job := self._work.get()) is not _DONE:
                     if isinstance(job, FailedMessage):
-                        self.report.failed.append(job)
+                        with self._lock:
+                            self.report.failed.append(job)
                     else:
                         self._send(job)
         except BaseException as error:  # surfaced in the caller's thread
             self._crash.append(error)
-        finally:
-            self._disconnect()
 
     def _send(self, message: Message) -> None:
         delivery = Delivery(message)
         try:
-            for attempt in self.deliverer.policy.retrying(before_sleep=self._reconnect):
+            for attempt in self.deliverer.policy.retrying(before_sleep=self._count_retry):
                 with attempt:
-                    delivery.attempts += 1
-                    if self._connection is None:
-                        self._connection = self.deliverer.connect()
-                        host = getattr(self._connection, "host", None)
-                        if host is not None:
-                            host.on_data_sent = self._server_busy.set
-                    delivery.attempt(self._connection)
-                    if getattr(self._connection, "host", None) is None:
-                        self._server_busy.set()  # the outbox: nothing to wait for
+                    self.deliverer.attempt(delivery, on_data_sent=self._server_busy.set)
         except Exception as error:
-            if is_transient(error):
-                self._disconnect()
             self._fail(self.deliverer.keep_failed(message, error, delivery), delivery)
             return
-        finally:
-            if self._connection is not None and self._connection.full:
-                # MAIL_MAX_EMAILS: the next message opens a new session. Whatever goes wrong
-                # with that belongs to the next message, never to this one, already accepted.
-                self._disconnect()
         if delivery.refused:
             self._fail(self.deliverer.keep_failed(message, delivery.refusal(), delivery), delivery)
         else:
-            self.report.sent += 1
+            with self._lock:
+                self.report.sent += 1
 
     def _fail(self, failure: SendError, delivery: Delivery) -> None:
-        self.report.failed.append(
-            FailedMessage(
-                delivery.message.email_name,
-                failure.recipients,
-                str(failure),
-                delivery.message.msgId,
-                failure.saved_to,
+        with self._lock:
+            self.report.failed.append(
+                FailedMessage(
+                    delivery.message.email_name,
+                    failure.recipients,
+                    str(failure),
+                    delivery.message.msgId,
+                    failure.saved_to,
+                )
             )
-        )
 
-    def _reconnect(self, state: tenacity.RetryCallState) -> None:
-        self.report.retried += 1
-        self._disconnect()
-
-    def _disconnect(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    def _count_retry(self, state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self.report.retried += 1

@@ -60,6 +60,7 @@ from .errors import ContextError
 from .extension import EmailKit
 from .ledger import Ledger, task_id_for
 from .mime import Recipient, recipients_list
+from .pool import close_all as close_connections
 from .sending import Delivery, is_transient
 
 if TYPE_CHECKING:
@@ -94,12 +95,20 @@ def register_tasks(celery_app: Celery, flask_app: Flask) -> Task:
             return _deliver(task, payload)
 
     flask_app.extensions[SCHEDULER_KEY] = _CeleryScheduler(send_email)
+    from celery import signals
+
+    # Each worker process has its own connection pool: QUIT its connections as it ends.
+    signals.worker_process_shutdown.connect(_close_connections, weak=False)
     check_transport_options(celery_app.conf, flask_app.config)
     ledger = _ledger(celery_app, flask_app)
     if ledger is not None:
         flask_app.extensions[_LEDGER_KEY] = ledger
         _watch_workers(celery_app, send_email, ledger)
     return send_email
+
+
+def _close_connections(**_: Any) -> None:
+    close_connections()
 
 
 def _ledger(celery_app: Celery, flask_app: Flask) -> Ledger | None:

@@ -14,8 +14,15 @@ Configuration is Flask's, with these keys (defaults in brackets):
 - ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
 - ``EMAILKIT_IMAGE_URL`` [none]: link the HTML's relative ``<img src>`` files under this public
   URL prefix instead of embedding them as ``cid:`` parts (see :mod:`emailkit.images`).
-- ``EMAILKIT_ASYNC_WORKERS`` [4], ``EMAILKIT_ASYNC_MAX_PENDING`` [1000]: the ``send_async``
-  thread pool and how many messages may wait for it before ``send_async`` blocks.
+- ``EMAILKIT_ASYNC_WORKERS`` [``EMAILKIT_SMTP_CONNECTIONS``], ``EMAILKIT_ASYNC_MAX_PENDING``
+  [1000]: the ``send_async`` thread pool and how many messages may wait for it before
+  ``send_async`` blocks.
+- ``EMAILKIT_SMTP_CONNECTIONS`` [8], ``EMAILKIT_SMTP_PIPELINING`` [True],
+  ``EMAILKIT_SMTP_CHECK_AFTER`` [5 s], ``EMAILKIT_SMTP_IDLE_TIMEOUT`` [60 s]: the pool of
+  connections per relay (:mod:`emailkit.pool`). ``EMAILKIT_SMTP_RATE`` [none, messages a
+  second], ``EMAILKIT_RATE_LIMIT_STORAGE`` [in memory; ``redis://...`` to share it],
+  ``EMAILKIT_THROTTLE_MAX_WAIT`` [600 s] (:mod:`emailkit.ratelimit`). ``EMAILKIT_RELAYS``
+  [``MAIL_*``] and ``EMAILKIT_RELAY_COOLDOWN`` [60 s]: failover (:mod:`emailkit.relays`).
 - ``EMAILKIT_SHUTDOWN_GRACE`` [10 s]: at exit or on SIGTERM/SIGINT, how long queued
   ``send_async`` mail keeps being sent; what is left then goes to the failed-mail folder.
   ``EMAILKIT_HANDLE_SIGNALS`` [True]: set False to leave SIGTERM/SIGINT alone (exit still
@@ -49,8 +56,7 @@ from .dispatch import DISPATCHER_KEY, current_dispatcher
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
-from .sending import Deliverer, RetryPolicy, SendReport
-from .transport import SmtpSettings
+from .sending import Deliverer, RetryPolicy, SendReport, relay_set
 
 if TYPE_CHECKING:
     from .context import Email
@@ -124,7 +130,7 @@ class EmailKit:
             flask_mail.Mail(app)
         instance = Path(app.instance_path) / "emailkit"
         outbox = None
-        if not config.get("MAIL_SERVER"):
+        if not config.get("MAIL_SERVER") and not config.get("EMAILKIT_RELAYS"):
             if not (app.debug or app.testing):
                 raise ConfigError(
                     "No MAIL_SERVER is configured, so mail cannot be sent. Set MAIL_SERVER (and "
@@ -134,18 +140,23 @@ class EmailKit:
             outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
         timeout = float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0))
         mail = app.extensions["mail"]
-        smtp = SmtpSettings.from_app(mail, config, timeout) if outbox is None else None
+        policy = RetryPolicy(
+            attempts=int(config.get("EMAILKIT_SEND_ATTEMPTS", 4)),
+            delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
+            max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
+        )
+        smtp = relays = None
+        if outbox is None:
+            relays = relay_set(mail, config, timeout, policy)  # one pool per app and relay
+            smtp = relays.relays[0].settings
         deliverer = Deliverer(
             app.extensions["mail"],
             outbox=outbox,
             failed=MailFolder(Path(config.get("EMAILKIT_FAILED_DIR") or instance / "failed")),
-            policy=RetryPolicy(
-                attempts=int(config.get("EMAILKIT_SEND_ATTEMPTS", 4)),
-                delay=float(config.get("EMAILKIT_RETRY_DELAY", 1.0)),
-                max_delay=float(config.get("EMAILKIT_RETRY_MAX_DELAY", 30.0)),
-            ),
+            policy=policy,
             timeout=timeout,
             smtp=smtp,
+            relays=relays,
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())

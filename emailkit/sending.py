@@ -21,6 +21,8 @@ from .delivery import Connection, Delivery, is_transient, smtp_answer
 from .errors import AddressError, ConfigError, SendError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
+from .pool import PoolOptions
+from .relays import RelaySet, relay_settings
 from .transport import Refusals, SmtpConnection, SmtpSettings
 
 logger = logging.getLogger("emailkit")
@@ -126,6 +128,7 @@ class Deliverer:
         policy: RetryPolicy,
         timeout: float,
         smtp: SmtpSettings | None = None,
+        relays: RelaySet | None = None,
     ) -> None:
         self.mail = mail
         self.outbox = outbox
@@ -133,6 +136,16 @@ class Deliverer:
         self.policy = policy
         self.timeout = timeout
         self.smtp = smtp
+        self._relays = relays
+        self._relays_lock = threading.Lock()
+
+    @property
+    def relays(self) -> RelaySet:
+        """The relays and their connection pools (made at first use, from the app config)."""
+        with self._relays_lock:
+            if self._relays is None:
+                self._relays = relay_set(self.mail, current_app.config, self.timeout, self.policy)
+            return self._relays
 
     def connect(self) -> Connection:
         if self.outbox is not None:
@@ -161,15 +174,18 @@ class Deliverer:
             raise self.keep_failed(message, delivery.refusal(), delivery)
         return message.msgId
 
-    def attempt(self, delivery: Delivery) -> None:
-        """One attempt on a new connection; the caller decides about retries (Celery does)."""
+    def attempt(self, delivery: Delivery, on_data_sent: Callable[[], None] | None = None) -> None:
+        """One attempt on a pooled connection; the caller decides about retries (Celery does).
+
+        ``on_data_sent`` is called once the message's data is on the wire."""
         check_sendable(delivery.message, delivery.message.email_name or "message")
         delivery.attempts += 1
-        connection = self.connect()
-        try:
-            delivery.attempt(connection)
-        finally:
-            connection.close()
+        if self.outbox is not None:
+            delivery.attempt(_OutboxConnection(self.outbox))
+            if on_data_sent is not None:
+                on_data_sent()
+            return
+        self.relays.attempt(delivery, on_data_sent)
 
     def send_once(self, message: Message) -> None:
         """One attempt to every recipient; raises when any was refused."""
@@ -306,6 +322,32 @@ class Deliverer:
             smtp_reply=reply,
             saved_to=str(stored.path),
         )
+
+
+def relay_set(mail: Any, config: Any, timeout: float, policy: RetryPolicy) -> RelaySet:
+    """The app's relays from its config (see :mod:`emailkit.relays` and ``EMAILKIT_SMTP_*``)."""
+    return RelaySet(
+        relay_settings(mail, config, timeout),
+        pool_options(config),
+        suppress=bool(mail.suppress),
+        cooldown=float(config.get("EMAILKIT_RELAY_COOLDOWN", 60.0)),
+        storage=config.get("EMAILKIT_RATE_LIMIT_STORAGE") or None,
+        throttle_delay=policy.delay,
+        throttle_max_delay=policy.max_delay,
+        throttle_max_wait=float(config.get("EMAILKIT_THROTTLE_MAX_WAIT", 600.0)),
+    )
+
+
+def pool_options(config: Any) -> PoolOptions:
+    pipelining = config.get("EMAILKIT_SMTP_PIPELINING", True)
+    if isinstance(pipelining, str):
+        pipelining = pipelining.strip().lower() in ("1", "true", "yes", "on")
+    return PoolOptions(
+        connections=int(config.get("EMAILKIT_SMTP_CONNECTIONS", 8)),
+        pipelining=bool(pipelining),
+        check_after=float(config.get("EMAILKIT_SMTP_CHECK_AFTER", 5.0)),
+        idle_timeout=float(config.get("EMAILKIT_SMTP_IDLE_TIMEOUT", 60.0)),
+    )
 
 
 def check_sendable(message: Message, email: str) -> None:

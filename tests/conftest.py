@@ -142,6 +142,10 @@ class SmtpSink:
     refusals: dict[str, list[str | None]] = field(default_factory=dict)
     chaos: Chaos | None = None
     data_delay: float = 0.0
+    pipelining: bool = True  # advertised, as Postfix, Exim and the big relays do
+    quits: int = 0
+    controller: object = field(default=None, repr=False)
+    transports: list = field(default_factory=list, repr=False)
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
     stalled: threading.Event = field(default_factory=threading.Event)
 
@@ -153,6 +157,21 @@ class SmtpSink:
         for envelope in self.envelopes[len(self._parsed) :]:
             self._parsed.append(message_from_bytes(envelope.original_content))
         return list(self._parsed)
+
+    def hang_up(self, stop_listening: bool = False) -> None:
+        """Close every open connection (as an idle timeout would); with ``stop_listening``
+        refuse new ones too (the relay is gone). Returns once done."""
+        done = threading.Event()
+
+        def close() -> None:
+            if stop_listening:
+                self.controller.server.close()
+            for transport in self.transports:
+                transport.close()
+            done.set()
+
+        self.controller.loop.call_soon_threadsafe(close)
+        done.wait(10)
 
     def fail(self, stage: str, fault: str, times: int = 1) -> None:
         self.faults.setdefault(stage, []).extend([fault] * times)
@@ -185,6 +204,8 @@ class SmtpSink:
             server.transport.close()
             return []
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -247,10 +268,15 @@ class _FaultySMTP(SMTP):
     def connection_made(self, transport) -> None:
         sink: SmtpSink = self.event_handler
         sink.connections += 1
+        sink.transports.append(transport)
         if sink.next_fault("connect") == "drop":
             transport.close()
             return
         super().connection_made(transport)
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        self.event_handler.quits += 1
+        await super().smtp_QUIT(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
         self.event_handler.commands.append("AUTH")
@@ -298,7 +324,14 @@ def smtp_server() -> Iterator[SmtpSink]:
 
     It offers AUTH without TLS (loopback only) and accepts mailer / s3cret-Pa55.
     """
-    sink = SmtpSink(host="127.0.0.1", port=_free_port())
+    with running_sink() as sink:
+        yield sink
+
+
+@contextmanager
+def running_sink(port: int | None = None) -> Iterator[SmtpSink]:
+    """The ``smtp_server`` fixture's server, on ``port`` or a free one."""
+    sink = SmtpSink(host="127.0.0.1", port=port or _free_port())
     controller = _Controller(
         sink,
         hostname=sink.host,
@@ -309,6 +342,7 @@ def smtp_server() -> Iterator[SmtpSink]:
     )
     controller.start()
     sink.connections = 0  # the controller's own readiness probe
+    sink.controller = controller
     try:
         yield sink
     finally:
@@ -366,6 +400,67 @@ def tls_smtp_server(request, test_ca, tmp_path) -> Iterator[TlsSmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+@dataclass
+class PostfixSink:
+    """Postfix's ``smtp-sink`` (it advertises PIPELINING) on 127.0.0.1; each message it takes
+    is dumped into ``folder``."""
+
+    host: str
+    port: int
+    folder: Path
+
+    @property
+    def received(self) -> list[bytes]:
+        return [path.read_bytes() for path in sorted(self.folder.glob("msg-*"))]
+
+
+SMTP_SINK = "/usr/sbin/smtp-sink"
+
+
+@contextmanager
+def running_smtp_sink(folder: Path, *options: str) -> Iterator[PostfixSink]:
+    """``smtp-sink`` with ``options`` (``-r rcpt`` soft-refuses every RCPT, ...)."""
+    import subprocess
+    import time
+
+    if not os.path.exists(SMTP_SINK):
+        if os.environ.get("CI"):
+            raise RuntimeError("smtp-sink is missing: scripts/test installs postfix")
+        pytest.skip("Postfix's smtp-sink is not installed")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    # One file a message: smtp-sink appends a unique id to the template.
+    command = [SMTP_SINK, "-d", str(folder / "msg-%H%M%S."), *options]
+    if os.geteuid() == 0:  # it refuses to run as root without being told whom to run as
+        command += ["-u", "root"]
+    process = subprocess.Popen(
+        [*command, f"127.0.0.1:{port}", "100"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.02)
+    try:
+        yield PostfixSink("127.0.0.1", port, folder)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def postfix_sink(tmp_path) -> Iterator[PostfixSink]:
+    with running_smtp_sink(tmp_path / "smtp-sink") as sink:
+        yield sink
 
 
 ARTIFACTS = REPO / "test-artifacts"

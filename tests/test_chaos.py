@@ -66,6 +66,8 @@ def test_chaos_loses_nothing_and_doubles_only_what_the_server_took(
         EMAILKIT_SMTP_TIMEOUT=0.5,  # a stall costs this much
         MAIL_MAX_EMAILS=10,
         EMAILKIT_ASYNC_WORKERS=4,
+        # As many connections as before the pool; 16 under chaos: tests/test_pool.py.
+        EMAILKIT_SMTP_CONNECTIONS=4,
     )
     for i in range(0, count, 10):
         smtp_server.refuse(f"gone{i}@example.com", "550")

@@ -58,8 +58,8 @@ def make_app(tmp_path, server=None, **config) -> Flask:
 
 
 @pytest.fixture
-def app(tmp_path, smtp_server):
-    app = make_app(tmp_path, smtp_server)
+def app(request, tmp_path, smtp_server):
+    app = make_app(tmp_path, smtp_server, **getattr(request, "param", {}))
     with app.app_context():
         yield app
 
@@ -275,7 +275,8 @@ def test_queued_async_mail_is_sent_when_the_process_exits(tmp_path, smtp_server)
 
 
 def test_send_many_reuses_connections_up_to_max_emails(tmp_path, smtp_server):
-    app = make_app(tmp_path, smtp_server, MAIL_MAX_EMAILS=20)
+    # One connection at a time (the pool's parallel connections have tests of their own).
+    app = make_app(tmp_path, smtp_server, MAIL_MAX_EMAILS=20, EMAILKIT_SMTP_CONNECTIONS=1)
     with app.app_context():
         report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(45))
     assert (report.sent, report.retried, report.failed) == (45, 0, [])
@@ -299,6 +300,7 @@ def test_send_many_streams_its_input(app, smtp_server):
     assert max(ahead) <= PIPELINE_DEPTH + 2
 
 
+@pytest.mark.parametrize("app", [{"EMAILKIT_SMTP_CONNECTIONS": 1}], indirect=True)
 def test_send_many_reconnects_when_the_server_drops_the_connection(app, smtp_server):
     smtp_server.faults["data"] = [None, None, "drop"]  # the third is dropped once
     report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(6))
@@ -307,6 +309,7 @@ def test_send_many_reconnects_when_the_server_drops_the_connection(app, smtp_ser
     assert smtp_server.connections == 2
 
 
+@pytest.mark.parametrize("app", [{"EMAILKIT_SMTP_CONNECTIONS": 1}], indirect=True)
 def test_send_many_reports_failures_and_goes_on(app, smtp_server):
     smtp_server.faults["rcpt"] = [None, "550"]
     items = [
@@ -510,7 +513,7 @@ def test_4xx_recipient_that_never_clears_is_kept_alone(app, smtp_server):
 
 
 def test_accepted_message_is_not_failed_when_the_max_emails_reconnect_fails(tmp_path, smtp_server):
-    app = make_app(tmp_path, smtp_server, MAIL_MAX_EMAILS=2)
+    app = make_app(tmp_path, smtp_server, MAIL_MAX_EMAILS=2, EMAILKIT_SMTP_CONNECTIONS=1)
     smtp_server.faults["connect"] = [None, "drop", "drop", "drop", "drop"]
     with app.app_context():
         report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(3))
