@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 from flask import Flask, current_app
 
-from .errors import EmailError, SendError
+from .errors import EmailError, SendError, SuppressedError
 from .mime import Message
 from .sending import (
     Connection,
@@ -118,9 +118,42 @@ class BulkRun:
             self._disconnect()
 
     def _send(self, message: Message) -> None:
-        delivery = Delivery(message)
+        log = self.deliverer.log
         try:
-            for attempt in self.deliverer.policy.retrying(before_sleep=self._reconnect):
+            start = log.queued(message)
+        except SuppressedError as error:
+            self.report.suppressed.append(
+                FailedMessage(error.email, error.recipients, str(error), error.message_id)
+            )
+            return
+        except EmailError as error:  # the delivery log cannot be reached: nothing was sent
+            self.report.failed.append(
+                FailedMessage(
+                    message.email_name, message.envelope_recipients, str(error), message.msgId
+                )
+            )
+            return
+        if start.duplicate:
+            self.report.duplicates += 1
+            return
+        if start.suppressed:
+            blocked = start.suppressed
+            self.report.suppressed.append(
+                FailedMessage(
+                    message.email_name,
+                    list(blocked),
+                    "; ".join(entry.describe() for entry in blocked.values()),
+                    message.msgId,
+                )
+            )
+        delivery = Delivery(message, start.recipients)
+
+        def retry(state: tenacity.RetryCallState) -> None:
+            log.deferred(delivery, state.outcome.exception() if state.outcome else None)
+            self._reconnect(state)
+
+        try:
+            for attempt in self.deliverer.policy.retrying(before_sleep=retry):
                 with attempt:
                     delivery.attempts += 1
                     if self._connection is None:
@@ -144,6 +177,7 @@ class BulkRun:
         if delivery.refused:
             self._fail(self.deliverer.keep_failed(message, delivery.refusal(), delivery), delivery)
         else:
+            log.sent(delivery)
             self.report.sent += 1
 
     def _fail(self, failure: SendError, delivery: Delivery) -> None:

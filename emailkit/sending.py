@@ -18,7 +18,8 @@ import tenacity
 from flask import current_app
 
 from .delivery import Connection, Delivery, is_transient, smtp_answer
-from .errors import AddressError, ConfigError, SendError
+from .deliverylog import Recorder, suppressed_error
+from .errors import AddressError, ConfigError, SendError, SuppressedError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
 from .transport import Refusals, SmtpConnection, SmtpSettings
@@ -30,6 +31,7 @@ class _OutboxConnection:
     """Writes each message into the outbox folder instead of sending it anywhere."""
 
     full = False
+    last_reply: str | None = None
 
     def __init__(self, folder: MailFolder) -> None:
         self.folder = folder
@@ -44,6 +46,7 @@ class _OutboxConnection:
             ", ".join(stored.recipients),
             stored.path,
         )
+        self.last_reply = f"written to {stored.path}"
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
         return {}
@@ -111,6 +114,11 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: list[FailedMessage] = field(default_factory=list)
+    #: Messages (some or all of) whose recipients are on the suppression list: those
+    #: recipients, and why. A message sent to the others also counts in ``sent``.
+    suppressed: list[FailedMessage] = field(default_factory=list)
+    #: Messages not sent because their idempotency key had been used already.
+    duplicates: int = 0
 
 
 class Deliverer:
@@ -125,6 +133,7 @@ class Deliverer:
         policy: RetryPolicy,
         timeout: float,
         smtp: SmtpSettings | None = None,
+        log: Recorder | None = None,
     ) -> None:
         self.mail = mail
         self.outbox = outbox
@@ -132,12 +141,23 @@ class Deliverer:
         self.policy = policy
         self.timeout = timeout
         self.smtp = smtp
+        #: The delivery log's hook: ``log.queued/sent/deferred/failed`` (no-ops when off).
+        self.log = log if log is not None else Recorder()
+        self.log.relay = self.relay
+
+    @property
+    def relay(self) -> str | None:
+        """Where messages go, for the delivery log: ``host:port``, or ``outbox``."""
+        if self.outbox is not None:
+            return "outbox"
+        return f"{self.smtp.server}:{self.smtp.port}" if self.smtp is not None else None
 
     def connect(self) -> Connection:
         if self.outbox is not None:
             return _OutboxConnection(self.outbox)
         if self.smtp is None:
             self.smtp = SmtpSettings.from_app(self.mail, current_app.config, self.timeout)
+            self.log.relay = self.relay
         connection = SmtpConnection(self.smtp, suppress=bool(self.mail.suppress))
         connection.open()
         return connection
@@ -149,7 +169,10 @@ class Deliverer:
         """
         email = message.email_name or "message"
         check_sendable(message, email)
-        delivery = Delivery(message)
+        start = self.log.queued(message)
+        if start.duplicate:
+            return start.message_id
+        delivery = Delivery(message, start.recipients)
         try:
             for attempt in self.policy.retrying(self._log_retry(delivery, email), stop):
                 with attempt:
@@ -158,6 +181,7 @@ class Deliverer:
             raise self.keep_failed(message, error, delivery) from error
         if delivery.refused:
             raise self.keep_failed(message, delivery.refusal(), delivery)
+        self.log.sent(delivery)
         return message.msgId
 
     def attempt(self, delivery: Delivery) -> None:
@@ -181,11 +205,19 @@ class Deliverer:
         """Send every message in the failed folder again; those delivered leave the folder.
 
         A stored message some recipients still refuse stays, addressed to just those.
+        Recipients the delivery log records as sent already, or suppressed since, are left
+        out; a message left with none leaves the folder (reported in ``suppressed``).
         """
         report = SendReport()
         for stored in list(self.failed):
             try:
                 self._resend(stored)
+            except SuppressedError as error:
+                self.failed.remove(stored)
+                report.suppressed.append(
+                    FailedMessage(error.email, error.recipients, str(error), error.message_id)
+                )
+                continue
             except Exception as error:
                 report.failed.append(
                     FailedMessage(
@@ -202,7 +234,17 @@ class Deliverer:
         return report
 
     def _resend(self, stored: StoredMessage) -> None:
-        delivery = Delivery(Message(), stored.recipients)
+        email = str(stored.meta.get("email") or "message")
+        message_id = stored.meta.get("message_id")
+        due, blocked = self.log.resend_plan(
+            message_id, email, stored.recipients, stored.meta.get("category")
+        )
+        if not due:
+            if blocked:
+                raise suppressed_error(str(message_id), email, blocked)
+            return  # the log says every recipient has it: nothing to send again
+        message = Message(message_id=message_id) if message_id else Message()
+        delivery = Delivery(message, due)
         data = stored.read()
 
         def send() -> Refusals:
@@ -210,15 +252,32 @@ class Deliverer:
             try:
                 return connection.send_raw(stored.sender, delivery.pending, data)
             finally:
+                delivery.reply = getattr(connection, "last_reply", None)
                 connection.close()
 
+        def deferred(state: tenacity.RetryCallState) -> None:
+            self.log.deferred(delivery, state.outcome.exception() if state.outcome else None)
+
         try:
-            for attempt in self.policy.retrying(before_sleep=lambda state: None):
-                with attempt:
-                    delivery.attempts += 1
-                    delivery.record(send)
-            if delivery.refused:
-                raise delivery.refusal()
+            try:
+                for attempt in self.policy.retrying(before_sleep=deferred):
+                    with attempt:
+                        delivery.attempts += 1
+                        delivery.record(send)
+                if delivery.refused:
+                    raise delivery.refusal()
+            except Exception as error:
+                self.log.failed(
+                    delivery.message.msgId,
+                    email,
+                    error,
+                    delivery.undelivered,
+                    delivery.delivered,
+                    delivery.attempts,
+                    delivery.refused,
+                )
+                raise
+            self.log.sent(delivery)
         finally:
             # Whoever the server accepted never gets it again, whatever happens next.
             left = delivery.undelivered
@@ -230,6 +289,7 @@ class Deliverer:
     ) -> Callable[[tenacity.RetryCallState], None]:
         def log(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
+            self.log.deferred(delivery, error)
             logger.warning(
                 "%s to %s: attempt %d failed (%s); retrying",
                 email,
@@ -265,6 +325,16 @@ class Deliverer:
             attempts=count,
             recipients=recipients,
             delivered=delivered,
+            category=message.category,
+        )
+        self.log.failed(
+            message.msgId,
+            email,
+            error,
+            recipients,
+            delivered,
+            count,
+            delivery.refused if delivery is not None else None,
         )
         logger.error(
             "%s to %s failed after %d attempt(s): %s; kept in %s",

@@ -160,6 +160,8 @@ class _DataMixin:
 
     #: Called once a message's data is on the wire, while the server digests it.
     on_data_sent: Callable[[], None] | None = None
+    #: The server's reply to the last message's data.
+    data_reply: tuple[int, bytes] | None = None
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.putcmd("data")  # type: ignore[attr-defined]
@@ -177,7 +179,9 @@ class _DataMixin:
         self.send(quoted + b".\r\n")  # type: ignore[attr-defined]
         if self.on_data_sent is not None:
             self.on_data_sent()
-        return self.getreply()  # type: ignore[attr-defined,no-any-return]
+        answer: tuple[int, bytes] = self.getreply()  # type: ignore[attr-defined]
+        self.data_reply = answer  # the relay's answer, for the delivery log
+        return answer
 
 
 class _SMTP(_DataMixin, smtplib.SMTP):  # type: ignore[misc]
@@ -200,6 +204,7 @@ class SmtpConnection:
         self.suppress = suppress
         self.host: _SMTP | _SMTP_SSL | None = None
         self.sent = 0
+        self.last_reply: str | None = None  # the server's answer to the last message
 
     def open(self) -> None:
         if self.suppress:
@@ -301,6 +306,8 @@ class SmtpConnection:
                 {envelope.get(k, k): v for k, v in error.recipients.items()}
             ) from error
         self.sent += 1
+        answer = self.host.data_reply
+        self.last_reply = f"{answer[0]} {reply_text(answer[1])}" if answer else None
         return {envelope.get(k, k): (code, reply_text(text)) for k, (code, text) in refused.items()}
 
     def close(self) -> None:

@@ -9,12 +9,14 @@ With the log off (``EMAILKIT_DELIVERY_LOG = False``) every call does nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
 
 from ..delivery import smtp_answer
-from ..errors import SuppressedError
+from ..errors import ConfigError, SuppressedError
 from .schema import normalise_address
 from .store import DeliveryLog
 from .suppression import Suppression
@@ -38,7 +40,11 @@ class Start:
 
 
 class Recorder:
-    """The sending side's view of a :class:`DeliveryLog` (or of none)."""
+    """The sending side's view of a :class:`DeliveryLog` (or of none).
+
+    Before a send, a database error is an error (a :class:`~emailkit.ConfigError`: nothing
+    is sent unchecked); after it, one is logged and sending goes on (the message left).
+    """
 
     def __init__(self, log: DeliveryLog | None = None, relay: str = "") -> None:
         self.log = log
@@ -57,53 +63,76 @@ class Recorder:
         log = self.log
         if log is None:
             return Start(message.msgId, wanted)
-        key = getattr(message, "idempotency_key", None)
-        category = getattr(message, "category", None)
-        claim = log.queued(
-            message.msgId,
-            email=message.email_name or "message",
-            recipients=wanted,
-            locale=getattr(message, "locale", None),
-            category=category,
-            sender=message.envelope_sender,
-            idempotency_key=key,
-            relay=self.relay,
-        )
-        if claim.duplicate:
-            logger.info(
-                "%s: idempotency key %r already used by %s (%s); nothing sent",
-                message.email_name or "message",
-                key,
-                claim.message_id,
-                claim.status,
-            )
-            return Start(claim.message_id, [], duplicate=True)
-        due = set(claim.recipients)
-        wanted = [r for r in wanted if normalise_address(r) in due]
-        blocked = log.suppressions.blocking(wanted, category)
-        if blocked:
-            log.record(
+        key = message.idempotency_key
+        category = message.category
+        email = message.email_name or "message"
+        try:
+            claim = log.queued(
                 message.msgId,
-                "suppressed",
-                list(blocked),
-                None,
-                status="suppressed" if len(blocked) == len(wanted) else "partial",
+                email=email,
+                recipients=wanted,
+                locale=message.locale,
+                category=category,
+                sender=message.envelope_sender,
+                idempotency_key=key,
+                relay=self.relay,
             )
-            for entry in blocked.values():
-                logger.info("%s: not sent to %s", message.email_name, entry.describe())
+            if claim.duplicate:
+                logger.info(
+                    "%s: idempotency key %r already used by %s (%s); nothing sent",
+                    email,
+                    key,
+                    claim.message_id,
+                    claim.status,
+                )
+                return Start(claim.message_id, [], duplicate=True)
+            due = set(claim.recipients)
+            wanted = [r for r in wanted if normalise_address(r) in due]
+            blocked = log.suppressions.blocking(wanted, category)
+            if blocked:
+                log.record(
+                    message.msgId,
+                    "suppressed",
+                    list(blocked),
+                    "; ".join(entry.describe() for entry in blocked.values()),
+                    status="suppressed" if len(blocked) == len(wanted) else "partial",
+                )
+        except sa.exc.SQLAlchemyError as error:
+            raise unavailable(log, email, error) from error
+        for entry in blocked.values():
+            logger.info("%s: not sent to %s", email, entry.describe())
         left = [r for r in wanted if r not in blocked]
         if not left:
-            raise suppressed_error(message, blocked)
+            raise suppressed_error(message.msgId, email, blocked)
         return Start(message.msgId, left, suppressed=blocked)
+
+    def resend_plan(
+        self, message_id: str | None, email: str, recipients: list[str], category: str | None
+    ) -> tuple[list[str], dict[str, Suppression]]:
+        """For a kept message sent again: the recipients still due (not recorded as sent,
+        not suppressed since), and the suppressed ones."""
+        log = self.log
+        if log is None or not message_id:
+            return recipients, {}
+        try:
+            done = log.delivered_to(message_id)
+            due = [r for r in recipients if normalise_address(r) not in done]
+            blocked = log.suppressions.blocking(due, category)
+            if blocked:
+                log.record(message_id, "suppressed", list(blocked), None)
+        except sa.exc.SQLAlchemyError as error:
+            raise unavailable(log, email, error) from error
+        return [r for r in due if r not in blocked], blocked
 
     def sent(self, delivery: Delivery, reply: str | None = None) -> None:
         """The relay accepted the message for the recipients ``delivery`` delivered."""
         if self.log is None:
             return
-        self.log.sent(
+        self._safely(
+            self.log.sent,
             delivery.message.msgId,
             delivery.delivered,
-            reply=reply if reply is not None else getattr(delivery, "reply", None),
+            reply=reply if reply is not None else delivery.reply,
             relay=self.relay,
             attempts=delivery.attempts,
         )
@@ -112,7 +141,8 @@ class Recorder:
         """An attempt failed transiently for the recipients still pending; retrying."""
         if self.log is None:
             return
-        self.log.deferred(
+        self._safely(
+            self.log.deferred,
             delivery.message.msgId,
             delivery.pending or delivery.recipients,
             _describe(error),
@@ -122,20 +152,34 @@ class Recorder:
 
     def failed(
         self,
-        message: Message,
+        message_id: str,
+        email: str,
         error: BaseException,
         recipients: list[str],
         delivered: list[str],
         attempts: int,
         refused: dict[str, tuple[int, str]] | None = None,
     ) -> None:
-        """``message`` did not reach ``recipients`` for good (it went to the failed-mail
+        """The message did not reach ``recipients`` for good (it went to the failed-mail
         folder). Each recipient refused with 5xx at RCPT is a hard bounce: a ``bounced``
         event and a suppression of the address for all mail."""
+        if self.log is not None:
+            self._safely(
+                self._failed, message_id, email, error, recipients, delivered, attempts, refused
+            )
+
+    def _failed(
+        self,
+        message_id: str,
+        email: str,
+        error: BaseException,
+        recipients: list[str],
+        delivered: list[str],
+        attempts: int,
+        refused: dict[str, tuple[int, str]] | None,
+    ) -> None:
         log = self.log
-        if log is None:
-            return
-        message_id = message.msgId
+        assert log is not None
         if delivered:
             log.sent(message_id, delivered, relay=self.relay, attempts=attempts)
         log.failed(
@@ -147,30 +191,51 @@ class Recorder:
             partial=bool(delivered),
         )
         for address, (code, text) in (refused or {}).items():
-            if 500 <= code < 600:
-                detail = f"{code} {text}".strip()
-                log.record(message_id, "bounced", [address], detail)
-                if log.suppressions.add(address, reason="bounce", detail=detail):
-                    logger.warning(
-                        "%s: %s refused with %s at RCPT: a hard bounce, suppressed for all "
-                        "mail (lift it with `emailkit suppress remove %s`)",
-                        message.email_name or "message",
-                        address,
-                        detail,
-                        address,
-                    )
+            if 500 <= code < 600 and log.bounced(message_id, address, f"{code} {text}".strip()):
+                logger.warning(
+                    "%s: %s refused with %s %s at RCPT: a hard bounce, suppressed for all mail "
+                    "(lift it with `emailkit suppress remove %s`)",
+                    email,
+                    address,
+                    code,
+                    text,
+                    address,
+                )
+
+    def _safely(self, record: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            record(*args, **kwargs)
+        except sa.exc.SQLAlchemyError as error:
+            logger.error(
+                "emailkit: the delivery log %r could not record what happened to %s (%s); "
+                "the message itself was handled",
+                self.log,
+                args[0] if args else "a message",
+                error,
+            )
 
 
-def suppressed_error(message: Message, blocked: dict[str, Suppression]) -> SuppressedError:
+def unavailable(log: DeliveryLog, email: str, error: BaseException) -> ConfigError:
+    """The error when the log cannot be asked before a send (nothing was sent)."""
+    return ConfigError(
+        f"{email}: nothing sent, the delivery log {log!r} cannot be reached to check the "
+        f"idempotency key and the suppression list ({type(error).__name__}: "
+        f"{' '.join(str(error).split())[:300]}). Check EMAILKIT_DATABASE, or set "
+        "EMAILKIT_DELIVERY_LOG = False to send without a log."
+    )
+
+
+def suppressed_error(
+    message_id: str, email: str, blocked: dict[str, Suppression]
+) -> SuppressedError:
     """The error for a message none of whose recipients may be mailed."""
-    email = message.email_name or "message"
     reasons = {address: entry.describe() for address, entry in blocked.items()}
     return SuppressedError(
         f"{email}: nothing sent, every recipient is suppressed: {'; '.join(reasons.values())}. "
         "Lift an entry with `emailkit suppress remove ADDRESS [--category C]` if it is wrong.",
         email=email,
         recipients=list(blocked),
-        message_id=message.msgId,
+        message_id=message_id,
         reasons=reasons,
     )
 

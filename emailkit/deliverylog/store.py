@@ -119,9 +119,10 @@ class DeliveryLog:
                 self._engine.dispose(close=False)  # the parent's connections stay the parent's
                 self._engine = None
             if self._engine is None:
-                self._engine = _create_engine(self.url)
+                engine = _create_engine(self.url)
+                _create_tables(engine, self.url)  # before other threads may see the engine
                 self._pid = os.getpid()
-                _create_tables(self._engine, self.url)
+                self._engine = engine
             return self._engine
 
     @contextmanager
