@@ -31,14 +31,22 @@ def create_engine(url: str) -> Engine:
     try:
         if parsed.get_backend_name() != "sqlite":
             return sa.create_engine(parsed, pool_pre_ping=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        if in_memory:  # one connection for every thread, or each would have its own database
+            engine = sa.create_engine(
+                parsed,
+                connect_args={"check_same_thread": False},
+                poolclass=sa.pool.StaticPool,
+            )
+        else:
+            engine = sa.create_engine(parsed, connect_args={"timeout": 30})
     except (ImportError, sa.exc.NoSuchModuleError) as error:
         raise ConfigError(
             f"EMAILKIT_DATABASE needs the database driver for {parsed.drivername!r}: "
             f"{error}. For PostgreSQL: pip install 'psycopg[binary]' and use "
             "postgresql+psycopg://..."
         ) from error
-    if parsed.database and parsed.database != ":memory:":
+    if parsed.database and not in_memory:
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
 
     @sa.event.listens_for(engine, "connect")
