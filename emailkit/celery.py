@@ -205,7 +205,7 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
     retries = task.request.retries
     try:
         # A retry after the relay accepted (as the log recorded) sends nothing again.
-        start = deliverer.log.queued(message, payload.get("pending"))
+        start = deliverer.log.queued(message, payload.get("pending"), known=True)
     except SuppressedError:
         if ledger is not None:
             ledger.done(task_id)
