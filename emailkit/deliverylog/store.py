@@ -172,9 +172,9 @@ class DeliveryLog(Queries):
         try:
             with self.connect() as connection:
                 if rows:
-                    connection.execute(messages.insert(), rows)
+                    connection.execute(_INSERT_MESSAGE, rows)
                 if event_rows:
-                    connection.execute(events.insert(), event_rows)
+                    connection.execute(_INSERT_EVENT, event_rows)
             return
         except sa.exc.IntegrityError:
             pass
