@@ -20,6 +20,7 @@ from .errors import (
     LoadError,
     SampleError,
     SendError,
+    SuppressedError,
     TemplateError,
 )
 from .mime import Message, attachment, inline_image
@@ -66,6 +67,7 @@ __all__ = [
     "SampleError",
     "SendError",
     "SendReport",
+    "SuppressedError",
     "TemplateError",
     "attachment",
     "default_root",

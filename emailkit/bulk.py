@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 from flask import Flask, current_app
 
-from .errors import EmailError, SendError
+from .errors import EmailError, SendError, SuppressedError
 from .mime import Message
 from .sending import Deliverer, Delivery, FailedMessage, SendReport, check_sendable
 
@@ -57,6 +57,7 @@ class BulkRun:
         self.report = report
         self.senders = 1 if deliverer.outbox is not None else deliverer.relays.connections
         self._work: queue.Queue[Any] = queue.Queue(maxsize=max(1, PIPELINE_DEPTH - self.senders))
+        self.log = deliverer.log.buffered()  # the delivery log, written a batch at a time
         self._server_busy = threading.Event()
         self._crash: list[BaseException] = []
         self._lock = threading.Lock()
@@ -117,21 +118,64 @@ class BulkRun:
                         self._send(job)
         except BaseException as error:  # surfaced in the caller's thread
             self._crash.append(error)
+        finally:
+            self.log.flush()
 
     def _send(self, message: Message) -> None:
-        delivery = Delivery(message)
+        log = self.log
         try:
-            for attempt in self.deliverer.policy.retrying(before_sleep=self._count_retry):
+            start = log.queued(message)
+        except SuppressedError as error:
+            with self._lock:
+                self.report.suppressed.append(
+                    FailedMessage(error.email, error.recipients, str(error), error.message_id)
+                )
+            return
+        except EmailError as error:  # the delivery log cannot be reached: nothing was sent
+            self._fail_unsent(message, str(error))
+            return
+        if start.duplicate:
+            with self._lock:
+                self.report.duplicates += 1
+            return
+        if start.suppressed:
+            blocked = start.suppressed
+            with self._lock:
+                self.report.suppressed.append(
+                    FailedMessage(
+                        message.email_name,
+                        list(blocked),
+                        "; ".join(entry.describe() for entry in blocked.values()),
+                        message.msgId,
+                    )
+                )
+        delivery = Delivery(message, start.recipients)
+
+        def retry(state: tenacity.RetryCallState) -> None:
+            log.deferred(delivery, state.outcome.exception() if state.outcome else None)
+            self._count_retry(state)
+
+        try:
+            for attempt in self.deliverer.policy.retrying(before_sleep=retry):
                 with attempt:
                     self.deliverer.attempt(delivery, on_data_sent=self._server_busy.set)
         except Exception as error:
+            log.flush()  # keep_failed records the failure itself
             self._fail(self.deliverer.keep_failed(message, error, delivery), delivery)
             return
         if delivery.refused:
+            log.flush()
             self._fail(self.deliverer.keep_failed(message, delivery.refusal(), delivery), delivery)
         else:
+            log.sent(delivery)
             with self._lock:
                 self.report.sent += 1
+
+    def _fail_unsent(self, message: Message, reason: str) -> None:
+        with self._lock:
+            self.report.failed.append(
+                FailedMessage(message.email_name, message.envelope_recipients, reason, message.msgId)
+            )
 
     def _fail(self, failure: SendError, delivery: Delivery) -> None:
         with self._lock:

@@ -55,8 +55,8 @@ from flask import Flask, current_app
 from werkzeug.utils import import_string
 
 from .celery_options import check_transport_options, warn_if_past_visibility
-from .dispatch import SCHEDULER_KEY, current_scheduler
-from .errors import ContextError
+from .dispatch import DISPATCHER_KEY, SCHEDULER_KEY, current_scheduler
+from .errors import ContextError, EmailError, SuppressedError
 from .extension import EmailKit
 from .ledger import Ledger, task_id_for
 from .mime import Recipient, recipients_list
@@ -179,6 +179,7 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
             headers=payload.get("headers"),
             message_id=payload["message_id"],
             locale=payload.get("locale"),
+            idempotency_key=payload.get("idempotency_key"),
         )
     except Exception as error:
         # It cannot be built here (code changed since it was queued?): keep the task itself.
@@ -193,7 +194,24 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
             ledger.done(task_id)
         raise
     retries = task.request.retries
-    delivery = Delivery(message, payload.get("pending"))
+    try:
+        # A retry after the relay accepted (as the log recorded) sends nothing again.
+        start = deliverer.log.queued(message, payload.get("pending"), known=True)
+    except SuppressedError:
+        if ledger is not None:
+            ledger.done(task_id)
+        raise
+    except EmailError as error:  # the delivery log cannot be reached: keep it, lose nothing
+        try:
+            raise deliverer.keep_failed(message, error, retries + 1) from error
+        finally:
+            if ledger is not None:
+                ledger.done(task_id)
+    if start.duplicate or not start.recipients:
+        if ledger is not None:
+            ledger.done(task_id)
+        return start.message_id
+    delivery = Delivery(message, start.recipients)
     try:
         deliverer.attempt(delivery)
         if delivery.refused:
@@ -214,6 +232,7 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
                 error,
                 countdown,
             )
+            deliverer.log.deferred(delivery, error)
             retry = {**payload, "pending": delivery.pending}
             if ledger is not None:
                 info = task.request.delivery_info or {}
@@ -227,6 +246,7 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
         finally:
             if ledger is not None:
                 ledger.done(task_id)
+    deliverer.log.sent(delivery)
     if ledger is not None:
         ledger.done(task_id)
     return message.msgId
@@ -252,8 +272,14 @@ def send_later(
     sender: Recipient | None = None,
     headers: Mapping[str, str] | None = None,
     locale: str | None = None,
+    idempotency_key: str | None = None,
 ) -> str:
-    """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with."""
+    """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with.
+
+    With the delivery log on, an ``idempotency_key`` already used queues nothing and returns
+    the first message's Message-ID; a message every recipient of which is suppressed raises
+    :class:`~emailkit.SuppressedError` here (the worker checks again before sending).
+    """
     scheduler = current_scheduler()
     cls = type(email)
     path = f"{cls.__module__}:{cls.__qualname__}"
@@ -271,8 +297,20 @@ def send_later(
 
     locale = locale or default_locale()  # fixed now: the worker has no user to ask
     message = email.message(
-        to, cc=cc, bcc=bcc, reply_to=reply_to, sender=sender, headers=headers, locale=locale
+        to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        sender=sender,
+        headers=headers,
+        locale=locale,
+        idempotency_key=idempotency_key,
     )  # renders and validates now: errors raise here, not in the worker
+    state = current_app.extensions.get(DISPATCHER_KEY)
+    if state is not None:
+        start = state.deliverer.log.queued(message)  # claims the key now, in the caller
+        if start.duplicate:
+            return start.message_id
     payload: dict[str, Any] = {
         "email": path,
         "fields": fields,
@@ -285,6 +323,8 @@ def send_later(
         "message_id": message.msgId,
         "locale": locale,
     }
+    if message.idempotency_key is not None:
+        payload["idempotency_key"] = message.idempotency_key
     task = cast(_CeleryScheduler, scheduler).task
     warn_if_past_visibility(task.app.conf, countdown, eta)
     task_id = task_id_for(message.msgId)
@@ -301,9 +341,13 @@ def send_later(
             queue=queue,
             serializer="json",
         )
-    except BaseException:
+    except BaseException as error:
         if ledger is not None:
             ledger.done(task_id)
+        if state is not None:  # not queued after all: free its idempotency key
+            state.deliverer.log.failed(
+                message.msgId, message.email_name, error, message.envelope_recipients, [], 0
+            )
         raise
     return message.msgId
 

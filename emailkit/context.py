@@ -59,6 +59,10 @@ class Email:
 
     template: ClassVar[str | os.PathLike[str] | None] = None
     email_name: ClassVar[str] = ""
+    #: What kind of mail this is (``"newsletter"``...): an unsubscribe from that category
+    #: suppresses it. None (password resets, receipts): only bounces, complaints and manual
+    #: suppressions stop it.
+    category: ClassVar[str | None] = None
     _fields: ClassVar[dict[str, Any]] = {}
     _annotations: ClassVar[dict[str, tuple[type, object]]] = {}
     _field_types: ClassVar[dict[str, object] | None] = None
@@ -90,6 +94,16 @@ class Email:
         cls._folder = _template_folder(cls)
         if "email_name" not in cls.__dict__ and cls._folder is not None:
             cls.email_name = cls._folder.name
+        category = cls.__dict__.get("category")
+        if (
+            category is not None
+            and "category" not in cls._fields
+            and not (isinstance(category, str) and category.strip())
+        ):
+            raise ContextError(
+                f"{cls.__name__}.category is {category!r}: it names the kind of mail, such as "
+                '"newsletter" (a non-empty str), or is None for mail everyone must get.'
+            )
 
     def __init__(self, *args: Any, **values: Any) -> None:
         cls = type(self)
@@ -208,9 +222,15 @@ class Email:
         headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
         locale: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
-        """Render in ``locale`` and build a Flask-Mail message (see :meth:`Rendered.message`)."""
-        return self.render(locale).message(
+        """Render in ``locale`` and build a Flask-Mail message (see :meth:`Rendered.message`).
+
+        ``idempotency_key`` travels with the message to the delivery log: sending a second
+        message with the same key sends nothing and returns the first one's Message-ID.
+        """
+        rendered = self.render(locale)
+        message = rendered.message(
             to,
             cc=cc,
             bcc=bcc,
@@ -220,6 +240,11 @@ class Email:
             headers=headers,
             message_id=message_id,
         )
+        message.locale = rendered.locale
+        message.category = None if "category" in self._fields else type(self).category
+        if idempotency_key is not None:
+            message.idempotency_key = _idempotency_key(idempotency_key, type(self).__name__)
+        return message
 
     def send(
         self,
@@ -232,11 +257,15 @@ class Email:
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         locale: str | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Render (in ``locale``) and send now through the app's EmailKit; returns the Message-ID.
 
         Transient failures are retried; a message that still fails raises
-        :class:`~emailkit.SendError` and is kept in the failed-mail folder.
+        :class:`~emailkit.SendError` and is kept in the failed-mail folder. Suppressed
+        recipients are left out (:class:`~emailkit.SuppressedError` if none is left). With
+        an ``idempotency_key`` already sent or in flight nothing is sent and the first
+        message's Message-ID is returned.
         """
         dispatcher = current_dispatcher()
         return dispatcher.deliver(
@@ -249,6 +278,7 @@ class Email:
                 attachments=attachments,
                 headers=headers,
                 locale=locale,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -263,6 +293,7 @@ class Email:
         attachments: Iterable[flask_mail.Attachment | os.PathLike[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         locale: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Future[str]:
         """Render now, send on the app's thread pool; the future gives the Message-ID.
 
@@ -280,6 +311,7 @@ class Email:
                 attachments=attachments,
                 headers=headers,
                 locale=locale,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -296,6 +328,7 @@ class Email:
         sender: Recipient | None = None,
         headers: Mapping[str, str] | None = None,
         locale: str | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Queue on Celery (see :mod:`emailkit.celery`); returns the Message-ID it will carry.
 
@@ -313,6 +346,7 @@ class Email:
             sender=sender,
             headers=headers,
             locale=locale,
+            idempotency_key=idempotency_key,
         )
 
     def __repr__(self) -> str:
@@ -388,6 +422,15 @@ def default_locale() -> str | None:
     setting = current_app.config.get("EMAILKIT_DEFAULT_LOCALE")
     value = setting() if callable(setting) else setting
     return str(value) if value else None
+
+
+def _idempotency_key(key: object, email: str) -> str:
+    if not isinstance(key, str) or not key.strip() or len(key) > 255:
+        raise ContextError(
+            f"{email}: idempotency_key must be a non-empty str of at most 255 characters "
+            f"(such as an order or request id), not {key!r}"
+        )
+    return key
 
 
 def _listing(fields: Mapping[str, Any]) -> str:

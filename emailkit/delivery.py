@@ -67,10 +67,14 @@ class Delivery:
         self.pending = list(self.recipients)
         self.refused: Refusals = {}
         self.attempts = 0
+        self.reply: str | None = None  # the relay's last answer, for the delivery log
 
     def attempt(self, connection: Connection) -> None:
         """Send to the pending recipients; raises for what is still pending afterwards."""
-        self.record(lambda: connection.send(self.message, self.pending))
+        try:
+            self.record(lambda: connection.send(self.message, self.pending))
+        finally:
+            self.reply = getattr(connection, "last_reply", None)
 
     def record(self, send: Callable[[], Refusals]) -> None:
         """Run ``send`` and note each recipient's answer; raises while some are still due."""

@@ -54,6 +54,7 @@ class Scheduler(Protocol):
         sender: Recipient | None = None,
         headers: Mapping[str, str] | None = None,
         locale: str | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Queue ``email``; returns the Message-ID it will be sent with."""
         ...

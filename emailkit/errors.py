@@ -108,3 +108,22 @@ class SendError(EmailError):
         self.smtp_code = smtp_code
         self.smtp_reply = smtp_reply
         self.saved_to = saved_to
+
+
+class SuppressedError(SendError):
+    """Every recipient of a message is on the suppression list (a bounce, a complaint, a
+    manual entry, or an unsubscribe from the email's category): nothing was sent, and
+    nothing was kept in the failed-mail folder (``saved_to`` is None). ``reasons`` maps each
+    address to why; lift an entry with ``emailkit suppress remove ADDRESS``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        email: str = "",
+        recipients: list[str] | None = None,
+        message_id: str = "",
+        reasons: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, email=email, recipients=recipients, message_id=message_id)
+        self.reasons = dict(reasons or {})

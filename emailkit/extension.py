@@ -33,6 +33,9 @@ Configuration is Flask's, with these keys (defaults in brackets):
   ``EMAILKIT_SMTP_VERIFY`` [True] is False (each connection then logs a warning).
 - ``EMAILKIT_SMTP_ALLOW_PLAINTEXT_AUTH`` [False]: allow ``MAIL_USERNAME``/``MAIL_PASSWORD``
   over an unencrypted connection to a host other than this machine.
+- ``EMAILKIT_DELIVERY_LOG`` [True], ``EMAILKIT_DATABASE`` [SQLite in the instance folder],
+  ``EMAILKIT_LOG_RETENTION_DAYS`` [30]: the delivery log, idempotency keys and the
+  suppression list (see :mod:`emailkit.deliverylog`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from flask import Flask
 from .async_sender import AsyncSender, handle_signals_here
 from .async_sender import start as start_async
 from .bulk import deliver_many
+from .deliverylog import DeliveryLog, Recorder
+from .deliverylog import from_config as delivery_log_from_config
 from .dispatch import DISPATCHER_KEY, current_dispatcher
 from .errors import ConfigError
 from .mailfolder import MailFolder
@@ -157,6 +162,7 @@ class EmailKit:
             timeout=timeout,
             smtp=smtp,
             relays=relays,
+            log=Recorder(delivery_log_from_config(config, app.instance_path)),
         )
         root = Path(config.get("EMAILKIT_ROOT") or os.environ.get("EMAILKIT_ROOT") or "emails")
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())
@@ -212,6 +218,11 @@ class EmailKit:
     def resend_failed(self) -> SendReport:
         """Send the messages in the failed-mail folder again."""
         return self.state().deliverer.resend_failed()
+
+    @property
+    def log(self) -> DeliveryLog | None:
+        """The current app's delivery log (None when ``EMAILKIT_DELIVERY_LOG`` is off)."""
+        return self.state().deliverer.log.log
 
 
 kit = EmailKit()

@@ -125,6 +125,12 @@ class Message(flask_mail.Message):
     (``mail.send(message)``); ``as_bytes()`` works with or without an application context.
     """
 
+    #: For the delivery log, set by :meth:`Email.message`: the email's category (suppression
+    #: by unsubscribe), the locale it was rendered in, and the caller's idempotency key.
+    category: str | None = None
+    locale: str | None = None
+    idempotency_key: str | None = None
+
     def __init__(
         self,
         subject: str = "",

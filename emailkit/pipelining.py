@@ -80,6 +80,7 @@ def pipelined_sendmail(
             if on_data_sent is not None:
                 on_data_sent()
             code, reply = host.getreply()
+            host.data_reply = (code, reply)  # type: ignore[attr-defined]
             if code != 250:
                 if code == 421:
                     host.close()

@@ -18,7 +18,8 @@ import tenacity
 from flask import current_app
 
 from .delivery import Connection, Delivery, is_transient, smtp_answer
-from .errors import AddressError, ConfigError, SendError
+from .deliverylog import Recorder, suppressed_error
+from .errors import AddressError, ConfigError, SendError, SuppressedError
 from .mailfolder import MailFolder, StoredMessage
 from .mime import Message
 from .pool import PoolOptions
@@ -32,6 +33,7 @@ class _OutboxConnection:
     """Writes each message into the outbox folder instead of sending it anywhere."""
 
     full = False
+    last_reply: str | None = None
 
     def __init__(self, folder: MailFolder) -> None:
         self.folder = folder
@@ -46,6 +48,7 @@ class _OutboxConnection:
             ", ".join(stored.recipients),
             stored.path,
         )
+        self.last_reply = f"written to {stored.path}"
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
         return {}
@@ -114,6 +117,11 @@ class SendReport:
     retried: int = 0
     failed: list[FailedMessage] = field(default_factory=list)
     claimed_elsewhere: int = 0  # resend_failed: messages another run was sending
+    #: Messages (some or all of) whose recipients are on the suppression list: those
+    #: recipients, and why. A message sent to the others also counts in ``sent``.
+    suppressed: list[FailedMessage] = field(default_factory=list)
+    #: Messages not sent because their idempotency key had been used already.
+    duplicates: int = 0
 
 
 class Deliverer:
@@ -129,6 +137,7 @@ class Deliverer:
         timeout: float,
         smtp: SmtpSettings | None = None,
         relays: RelaySet | None = None,
+        log: Recorder | None = None,
     ) -> None:
         self.mail = mail
         self.outbox = outbox
@@ -138,6 +147,9 @@ class Deliverer:
         self.smtp = smtp
         self._relays = relays
         self._relays_lock = threading.Lock()
+        #: The delivery log's hook: ``log.queued/sent/deferred/failed`` (no-ops when off).
+        self.log = log if log is not None else Recorder()
+        self.log.relay = self.relay
 
     @property
     def relays(self) -> RelaySet:
@@ -147,11 +159,19 @@ class Deliverer:
                 self._relays = relay_set(self.mail, current_app.config, self.timeout, self.policy)
             return self._relays
 
+    @property
+    def relay(self) -> str | None:
+        """Where messages go, for the delivery log: ``host:port``, or ``outbox``."""
+        if self.outbox is not None:
+            return "outbox"
+        return f"{self.smtp.server}:{self.smtp.port}" if self.smtp is not None else None
+
     def connect(self) -> Connection:
         if self.outbox is not None:
             return _OutboxConnection(self.outbox)
         if self.smtp is None:
             self.smtp = SmtpSettings.from_app(self.mail, current_app.config, self.timeout)
+            self.log.relay = self.relay
         connection = SmtpConnection(self.smtp, suppress=bool(self.mail.suppress))
         connection.open()
         return connection
@@ -163,7 +183,10 @@ class Deliverer:
         """
         email = message.email_name or "message"
         check_sendable(message, email)
-        delivery = Delivery(message)
+        start = self.log.queued(message)
+        if start.duplicate:
+            return start.message_id
+        delivery = Delivery(message, start.recipients)
         try:
             for attempt in self.policy.retrying(self._log_retry(delivery, email), stop):
                 with attempt:
@@ -172,6 +195,7 @@ class Deliverer:
             raise self.keep_failed(message, error, delivery) from error
         if delivery.refused:
             raise self.keep_failed(message, delivery.refusal(), delivery)
+        self.log.sent(delivery)
         return message.msgId
 
     def attempt(self, delivery: Delivery, on_data_sent: Callable[[], None] | None = None) -> None:
@@ -200,7 +224,9 @@ class Deliverer:
         A stored message some recipients still refuse stays, addressed to just those. Each
         message is claimed first, so concurrent runs send it once; one another run holds is
         left to it (``report.claimed_elsewhere``). One whose ``.json`` is missing or damaged
-        is neither sent nor removed: it is in ``report.failed``, saying why.
+        is neither sent nor removed: it is in ``report.failed``, saying why. Recipients the
+        delivery log records as sent already, or suppressed since, are left out; a message
+        left with none leaves the folder (reported in ``suppressed``).
         """
         report = SendReport()
         for listed in list(self.failed):
@@ -221,6 +247,12 @@ class Deliverer:
                     continue
                 try:
                     self._resend(stored)
+                except SuppressedError as error:
+                    self.failed.remove(stored)
+                    report.suppressed.append(
+                        FailedMessage(error.email, error.recipients, str(error), error.message_id)
+                    )
+                    continue
                 except Exception as error:
                     report.failed.append(
                         FailedMessage(
@@ -237,7 +269,17 @@ class Deliverer:
         return report
 
     def _resend(self, stored: StoredMessage) -> None:
-        delivery = Delivery(Message(), stored.recipients)
+        email = str(stored.meta.get("email") or "message")
+        message_id = stored.meta.get("message_id")
+        due, blocked = self.log.resend_plan(
+            message_id, email, stored.recipients, stored.meta.get("category")
+        )
+        if not due:
+            if blocked:
+                raise suppressed_error(str(message_id), email, blocked)
+            return  # the log says every recipient has it: nothing to send again
+        message = Message(message_id=message_id) if message_id else Message()
+        delivery = Delivery(message, due)
         data = stored.read()
 
         def send() -> Refusals:
@@ -245,15 +287,32 @@ class Deliverer:
             try:
                 return connection.send_raw(stored.sender, delivery.pending, data)
             finally:
+                delivery.reply = getattr(connection, "last_reply", None)
                 connection.close()
 
+        def deferred(state: tenacity.RetryCallState) -> None:
+            self.log.deferred(delivery, state.outcome.exception() if state.outcome else None)
+
         try:
-            for attempt in self.policy.retrying(before_sleep=lambda state: None):
-                with attempt:
-                    delivery.attempts += 1
-                    delivery.record(send)
-            if delivery.refused:
-                raise delivery.refusal()
+            try:
+                for attempt in self.policy.retrying(before_sleep=deferred):
+                    with attempt:
+                        delivery.attempts += 1
+                        delivery.record(send)
+                if delivery.refused:
+                    raise delivery.refusal()
+            except Exception as error:
+                self.log.failed(
+                    delivery.message.msgId,
+                    email,
+                    error,
+                    delivery.undelivered,
+                    delivery.delivered,
+                    delivery.attempts,
+                    delivery.refused,
+                )
+                raise
+            self.log.sent(delivery)
         finally:
             # Whoever the server accepted never gets it again, whatever happens next.
             left = delivery.undelivered
@@ -265,6 +324,7 @@ class Deliverer:
     ) -> Callable[[tenacity.RetryCallState], None]:
         def log(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
+            self.log.deferred(delivery, error)
             logger.warning(
                 "%s to %s: attempt %d failed (%s); retrying",
                 email,
@@ -300,6 +360,16 @@ class Deliverer:
             attempts=count,
             recipients=recipients,
             delivered=delivered,
+            category=message.category,
+        )
+        self.log.failed(
+            message.msgId,
+            email,
+            error,
+            recipients,
+            delivered,
+            count,
+            delivery.refused if delivery is not None else None,
         )
         logger.error(
             "%s to %s failed after %d attempt(s): %s; kept in %s",

@@ -166,6 +166,8 @@ class _DataMixin:
 
     #: Called once a message's data is on the wire, while the server digests it.
     on_data_sent: Callable[[], None] | None = None
+    #: The server's reply to the last message's data.
+    data_reply: tuple[int, bytes] | None = None
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.putcmd("data")  # type: ignore[attr-defined]
@@ -178,7 +180,9 @@ class _DataMixin:
         self.send(dot_stuffed(msg))  # type: ignore[attr-defined]
         if self.on_data_sent is not None:
             self.on_data_sent()
-        return self.getreply()  # type: ignore[attr-defined,no-any-return]
+        answer: tuple[int, bytes] = self.getreply()  # type: ignore[attr-defined]
+        self.data_reply = answer  # the relay's answer, for the delivery log
+        return answer
 
 
 class _QuietLoginMixin:
@@ -228,6 +232,7 @@ class SmtpConnection:
         self.host: _SMTP | _SMTP_SSL | None = None
         self.last_used = time.monotonic()
         self._warn_unverified = warn_unverified
+        self.last_reply: str | None = None  # the server's answer to the last message
 
     def warn_if_unverified(self) -> None:
         """Log that the certificate is not checked (EMAILKIT_SMTP_VERIFY off)."""
@@ -341,6 +346,8 @@ class SmtpConnection:
             ) from error
         self.sent += 1
         self.last_used = time.monotonic()
+        answer = self.host.data_reply
+        self.last_reply = f"{answer[0]} {reply_text(answer[1])}" if answer else None
         return {envelope.get(k, k): (code, reply_text(text)) for k, (code, text) in refused.items()}
 
     def usable(self, check_after: float) -> bool:
