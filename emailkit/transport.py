@@ -24,6 +24,7 @@ from flask import current_app
 
 from .errors import AddressError, ConfigError
 from .mime import Message
+from .verp import envelope_sender, uses_verp
 
 logger = logging.getLogger("emailkit")
 
@@ -271,13 +272,31 @@ class SmtpConnection:
         Returns the recipients refused with a reply while others were accepted; raises
         ``SMTPRecipientsRefused`` when all were, other smtplib errors or OSError otherwise.
         """
-        refused = self.send_raw(
-            message.sender,
-            recipients if recipients is not None else message.envelope_recipients,
-            message.as_bytes(),
-        )
+        recipients = recipients if recipients is not None else message.envelope_recipients
+        if uses_verp():
+            refused = self._send_per_recipient(message, recipients)
+        else:
+            refused = self.send_raw(message.sender, recipients, message.as_bytes())
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
+        return refused
+
+    def _send_per_recipient(self, message: Message, recipients: list[str]) -> Refusals:
+        """One transaction per recipient, each with its VERP envelope sender (see
+        :mod:`emailkit.verp`); raises SMTPRecipientsRefused only when all were refused."""
+        data = message.as_bytes()
+        refused: Refusals = {}
+        for recipient in recipients:
+            try:
+                refused.update(
+                    self.send_raw(envelope_sender(message, recipient), [recipient], data)
+                )
+            except smtplib.SMTPRecipientsRefused as error:
+                refused.update(
+                    {r: (code, reply_text(text)) for r, (code, text) in error.recipients.items()}
+                )
+        if recipients and len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
         return refused
 
     def send_raw(
