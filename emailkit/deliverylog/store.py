@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
+from ..verp import message_ref
 from .schema import STATUSES, events, messages, metadata, normalise_address
 from .suppression import SuppressionList
 
@@ -163,6 +164,7 @@ class DeliveryLog:
         now = utcnow()
         row = {
             "message_id": message_id,
+            "message_ref": message_ref(message_id),
             "email": email,
             "locale": locale,
             "category": category,
@@ -379,6 +381,14 @@ class DeliveryLog:
         """The message with this Message-ID (``<...>`` optional), or None."""
         found = self.find(message_id=message_id, limit=1, with_events=with_events)
         return found[0] if found else None
+
+    def by_ref(self, ref: str) -> MessageRecord | None:
+        """The message whose :func:`~emailkit.verp.message_ref` is ``ref`` (a VERP token's),
+        with its events; None if the log has none."""
+        query = sa.select(messages.c.message_id).where(messages.c.message_ref == ref)
+        with self.connect() as connection:
+            found = connection.execute(query.limit(1)).first()
+        return self.message(found.message_id) if found is not None else None
 
     def find(
         self,
