@@ -23,6 +23,7 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 from .context import Email, preview_samples
+from .deliverylog_cli import add_commands as add_deliverylog_commands
 from .discovery import discover
 from .errors import ConfigError, EmailError
 from .extension import EmailKit, kit, register_commands
@@ -314,4 +315,6 @@ emailkit_commands = AppGroup("emailkit", help="Work with the app's emails (email
 
 _add_commands(main)
 _add_commands(emailkit_commands)
+add_deliverylog_commands(main, _reports_errors)
+add_deliverylog_commands(emailkit_commands, _reports_errors)
 register_commands(emailkit_commands)

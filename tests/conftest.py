@@ -502,3 +502,64 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (trust authentication, user postgres)."""
+
+    port: int
+    _count: int = 0
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        import sqlalchemy as sa
+
+        self._count += 1
+        name = f"emailkit_test_{os.getpid()}_{self._count}"
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL 15 (scripts/test installs it): ``initdb`` in a temporary folder and
+    ``pg_ctl`` on a free loopback port, run as the ``postgres`` user when we are root."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if not (PG_BIN / "initdb").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not installed ({PG_BIN}); scripts/test installs it")
+        pytest.skip(f"PostgreSQL is not installed ({PG_BIN})")
+    as_user: dict[str, object] = {}
+    folder = Path(tempfile.mkdtemp(prefix="emailkit-pg-"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        as_user = {"user": "postgres", "group": "postgres"}
+        shutil.chown(folder, "postgres", "postgres")
+    data = folder / "data"
+    port = _free_port()
+
+    def run(*command: str) -> None:
+        subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=folder, **as_user)
+
+    run(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder}"
+    options += " -c fsync=off -c max_connections=50"
+    run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-o", options,
+        "-w", "-t", "60", "start")  # fmt: skip
+    try:
+        yield PostgresServer(port)
+    finally:
+        run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ..delivery import smtp_answer
 from ..errors import ConfigError, SuppressedError
 from .schema import normalise_address
-from .store import DeliveryLog
+from .store import DeliveryLog, describe_error
 from .suppression import Suppression
 
 if TYPE_CHECKING:
@@ -205,13 +205,13 @@ class Recorder:
     def _safely(self, record: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:
             record(*args, **kwargs)
-        except sa.exc.SQLAlchemyError as error:
+        except (sa.exc.SQLAlchemyError, ConfigError) as error:
             logger.error(
                 "emailkit: the delivery log %r could not record what happened to %s (%s); "
                 "the message itself was handled",
                 self.log,
                 args[0] if args else "a message",
-                error,
+                describe_error(error),
             )
 
 
@@ -219,8 +219,8 @@ def unavailable(log: DeliveryLog, email: str, error: BaseException) -> ConfigErr
     """The error when the log cannot be asked before a send (nothing was sent)."""
     return ConfigError(
         f"{email}: nothing sent, the delivery log {log!r} cannot be reached to check the "
-        f"idempotency key and the suppression list ({type(error).__name__}: "
-        f"{' '.join(str(error).split())[:300]}). Check EMAILKIT_DATABASE, or set "
+        f"idempotency key and the suppression list ({describe_error(error)}). Check "
+        "EMAILKIT_DATABASE, or set "
         "EMAILKIT_DELIVERY_LOG = False to send without a log."
     )
 

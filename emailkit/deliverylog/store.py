@@ -473,9 +473,9 @@ class DeliveryLog:
 
 
 def after_sent() -> Any:
-    """The status once a message was accepted for recipients: ``partial`` if some had
-    already failed or been suppressed, else ``sent``."""
-    return sa.case((messages.c.status.in_(("failed", "partial")), "partial"), else_="sent")
+    """The status once a message was accepted for recipients: ``partial`` if it was so
+    already (some refused or suppressed), else ``sent`` (a resend after a failure too)."""
+    return sa.case((messages.c.status == "partial", "partial"), else_="sent")
 
 
 def after_failed() -> Any:
@@ -529,6 +529,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def describe_error(error: BaseException) -> str:
+    """A database error in one line, without SQLAlchemy's background link."""
+    cause = getattr(error, "orig", None) or error
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:300]
+
+
 def _create_engine(url: str) -> Engine:
     try:
         parsed = sa.make_url(url)
@@ -571,7 +577,9 @@ def _create_tables(engine: Engine, url: str) -> None:
             # Two processes creating the tables at once: one wins, the other sees it next time.
             if attempt == 2:
                 raise ConfigError(
-                    f"the delivery log's tables could not be created in "
-                    f"{sa.make_url(url).render_as_string(hide_password=True)}: {error}"
+                    f"the delivery log cannot be reached: its tables could not be created in "
+                    f"{sa.make_url(url).render_as_string(hide_password=True)} "
+                    f"({describe_error(error)}). Check EMAILKIT_DATABASE, or set "
+                    "EMAILKIT_DELIVERY_LOG = False to send without a log."
                 ) from error
             time.sleep(0.1 * (attempt + 1))
