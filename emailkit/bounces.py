@@ -85,17 +85,23 @@ def clean(value: object, limit: int = _MAX_TEXT) -> str:
     return text[:limit]
 
 
-def parse(data: bytes, *, bounce_address: str | None = None, limit: int = MAX_BYTES) -> Report:
+def parse(
+    data: bytes,
+    *,
+    bounce_address: str | None = None,
+    limit: int = MAX_BYTES,
+    size: int | None = None,
+) -> Report:
     """Read one message (its first ``limit`` bytes) as a bounce or complaint report.
 
     ``bounce_address`` (``EMAILKIT_BOUNCE_ADDRESS``) lets the VERP token be found in the
-    addresses the report was delivered to.
+    addresses the report was delivered to. ``size`` is the whole message's, when the caller
+    read only its start.
     """
-    report = Report(size=len(data))
-    if len(data) > limit:
-        report.problems.append(
-            f"message is {len(data)} bytes: read the first {limit}, ignored the rest"
-        )
+    size = max(size or 0, len(data))
+    report = Report(size=size)
+    if size > limit:
+        report.problems.append(f"message is {size} bytes: read the first {limit}, ignored the rest")
         data = data[:limit]
     try:
         _parse(data, report, bounce_address)

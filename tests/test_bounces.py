@@ -86,7 +86,11 @@ def test_an_exim_bounce_without_a_report_is_read_by_flufl_bounce():
 def test_rfc3464s_simple_example_failed_with_a_4xx_status_is_soft():
     """Action: failed, Status: 4.0.0 (given up after 5 days): the address may still work."""
     event = only(parse(fixture("rfc3464_simple.eml"), bounce_address=BOUNCES))
-    assert (event.kind, event.status, event.diagnostic) == (SOFT, "4.0.0", "426 connection timed out")
+    assert (event.kind, event.status, event.diagnostic) == (
+        SOFT,
+        "4.0.0",
+        "426 connection timed out",
+    )
 
 
 def test_rfc3464s_multi_recipient_example_gives_one_event_per_recipient():
@@ -133,9 +137,7 @@ def test_a_truncated_dsn_says_so_and_records_nothing():
 def test_a_report_without_its_status_part_says_so():
     report = parse(fixture("no_status_part.eml"), bounce_address=BOUNCES)
     assert report.events == []
-    assert report.problems == [
-        "a delivery-status report without its message/delivery-status part"
-    ]
+    assert report.problems == ["a delivery-status report without its message/delivery-status part"]
 
 
 def test_non_utf8_headers_and_fields_are_read_with_replacement_characters():
