@@ -56,6 +56,7 @@ from .mailfolder import MailFolder
 from .mime import Message
 from .sending import Deliverer, RetryPolicy, SendReport
 from .transport import SmtpSettings
+from .unsubscribe_views import register as register_unsubscribe
 
 if TYPE_CHECKING:
     from .context import Email
@@ -157,6 +158,8 @@ class EmailKit:
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())
         if config.get("EMAILKIT_HANDLE_SIGNALS", True):
             handle_signals_here()  # here, in the main thread: pools may start in any thread
+        if config.get("EMAILKIT_UNSUBSCRIBE_ENDPOINT", True):
+            register_unsubscribe(app)
         for command in _COMMANDS:
             if command.name not in app.cli.commands:
                 app.cli.add_command(command)

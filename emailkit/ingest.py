@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import unsubscribe
 from .bounces import COMPLAINT, HARD, MAX_BYTES, BounceEvent, Report, parse
 from .deliverylog import DeliveryLog, MessageRecord, normalise_address
 from .verp import bounce_address, message_ref, read_token, recipient_ref, token_of
@@ -92,6 +93,8 @@ class Ingester:
         where = f"{source}: {parsed.subject[:80]!r}" if parsed.subject else source
         for problem in parsed.problems:
             self._say(logging.WARNING, f"{where}: {problem}")
+        if not parsed.events and self._unsubscribe(parsed.subject, where):
+            return parsed
         if not parsed.events:
             self.report.not_bounces += 1
             if not parsed.problems:
@@ -120,6 +123,26 @@ class Ingester:
                     f"{where}: {event.kind} for {name}: {outcome.reason}; nothing changed",
                 )
         return parsed
+
+    def _unsubscribe(self, subject: str, where: str) -> bool:
+        """A ``mailto:`` unsubscribe (Subject ``unsubscribe TOKEN``): suppress its address
+        for its category. False when the subject is not one."""
+        token = unsubscribe.token_in_subject(subject)
+        if token is None:
+            return False
+        found = unsubscribe.read_token(self.secret, token) if self.secret else None
+        if found is None:
+            self.report.ignored += 1
+            self._say(
+                logging.WARNING, f"{where}: forged or altered unsubscribe token; nothing changed"
+            )
+            return True
+        address, category = found
+        if self.log.unsubscribed(address, category, detail="mailto (List-Unsubscribe)"):
+            self.report.suppressed.append(address)
+        self.report.recorded += 1
+        self._say(logging.INFO, f"{where}: {address} unsubscribed from {category} mail")
+        return True
 
     def record(self, event: BounceEvent) -> Outcome:
         """Match ``event`` to the log and record it, or say why not."""
