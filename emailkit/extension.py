@@ -29,6 +29,13 @@ Configuration is Flask's, with these keys (defaults in brackets):
 - ``EMAILKIT_DELIVERY_LOG`` [True], ``EMAILKIT_DATABASE`` [SQLite in the instance folder],
   ``EMAILKIT_LOG_RETENTION_DAYS`` [30]: the delivery log, idempotency keys and the
   suppression list (see :mod:`emailkit.deliverylog`).
+- ``EMAILKIT_BOUNCE_ADDRESS`` [none]: a VERP envelope sender per recipient (see
+  :mod:`emailkit.verp`); ``EMAILKIT_SOFT_BOUNCE_LIMIT`` [3] and
+  ``EMAILKIT_SOFT_BOUNCE_WINDOW_DAYS`` [7] for ``emailkit bounces ingest``.
+- ``EMAILKIT_BASE_URL`` [``https://`` + ``SERVER_NAME``], ``EMAILKIT_UNSUBSCRIBE_PATH``
+  [``/unsubscribe``], ``EMAILKIT_UNSUBSCRIBE_MAILTO`` [the bounce address],
+  ``EMAILKIT_UNSUBSCRIBE_ENDPOINT`` [True]: one-click unsubscribe for emails with a category
+  (see :mod:`emailkit.unsubscribe`).
 """
 
 from __future__ import annotations
