@@ -283,19 +283,29 @@ class SmtpConnection:
 
     def _send_per_recipient(self, message: Message, recipients: list[str]) -> Refusals:
         """One transaction per recipient, each with its VERP envelope sender (see
-        :mod:`emailkit.verp`); raises SMTPRecipientsRefused only when all were refused."""
+        :mod:`emailkit.verp`). Raises only while nobody has the message: once one recipient
+        does, a failure leaves the rest refused with 451, for a retry to send them alone."""
         data = message.as_bytes()
         refused: Refusals = {}
-        for recipient in recipients:
+        accepted = 0
+        for index, recipient in enumerate(recipients):
             try:
-                refused.update(
-                    self.send_raw(envelope_sender(message, recipient), [recipient], data)
-                )
+                answer = self.send_raw(envelope_sender(message, recipient), [recipient], data)
             except smtplib.SMTPRecipientsRefused as error:
-                refused.update(
-                    {r: (code, reply_text(text)) for r, (code, text) in error.recipients.items()}
-                )
-        if recipients and len(refused) == len(recipients):
+                answer = {
+                    r: (code, reply_text(text)) for r, (code, text) in error.recipients.items()
+                }
+            except smtplib.SMTPDataError as error:  # this recipient's copy, refused at DATA
+                answer = {recipient: (error.smtp_code, reply_text(error.smtp_error))}
+            except (smtplib.SMTPException, OSError) as error:
+                if not accepted:
+                    raise
+                reason = f"not sent yet ({type(error).__name__}: {error})"
+                refused.update({r: (451, reason) for r in recipients[index:]})
+                break
+            refused.update(answer)
+            accepted += recipient not in answer
+        if not accepted and recipients:
             raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
         return refused
 
