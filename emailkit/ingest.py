@@ -66,7 +66,7 @@ class Ingester:
     ) -> None:
         self.log = log
         self.secret = config.get("SECRET_KEY") or None
-        self.bounce_address = bounce_address(config) if self.secret else None
+        self.bounce_address = bounce_address(config)  # a ConfigError without SECRET_KEY
         self.soft_limit = int(config.get("EMAILKIT_SOFT_BOUNCE_LIMIT", SOFT_LIMIT))
         self.soft_window = dt.timedelta(
             days=float(config.get("EMAILKIT_SOFT_BOUNCE_WINDOW_DAYS", SOFT_WINDOW_DAYS))

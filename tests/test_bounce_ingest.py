@@ -307,3 +307,33 @@ def test_a_10_mb_bounce_on_stdin_is_read_within_the_limit(sqlite_log):
     assert done.returncode == 0, done.stderr
     assert f"read the first {2 * 1024 * 1024}, ignored the rest" in done.stdout.decode()
     assert suppressed(log) == [(RCPT, None, "bounce")]
+
+
+def test_a_bounce_address_without_a_secret_key_exits_75_and_says_why(sqlite_log):
+    url, _ = sqlite_log
+    done = run_ingest(url, "-", stdin=fixture("postfix_hard.eml"), env={"SECRET_KEY": ""})
+    assert done.returncode == 75
+    assert "needs the app's SECRET_KEY" in done.stderr.decode()
+
+
+def test_flask_emailkit_bounces_ingest_uses_the_apps_config(tmp_path, smtp_server):
+    from .test_sending import make_app
+
+    app = make_app(
+        tmp_path,
+        smtp_server,
+        EMAILKIT_DATABASE=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        SECRET_KEY=SECRET,
+        EMAILKIT_BOUNCE_ADDRESS=BOUNCES,
+    )
+    with app.app_context():
+        sent(kit.log)
+    (tmp_path / "hard.eml").write_bytes(fixture("postfix_hard.eml"))
+    result = app.test_cli_runner().invoke(
+        args=["emailkit", "bounces", "ingest", str(tmp_path / "hard.eml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 address(es) suppressed (ada@example.org)" in result.output
+    with app.app_context():
+        assert suppressed(kit.log) == [(RCPT, None, "bounce")]
+        kit.log.close()
