@@ -60,6 +60,7 @@ class BulkRun:
     def __init__(self, deliverer: Deliverer, report: SendReport) -> None:
         self.deliverer = deliverer
         self.report = report
+        self.log = deliverer.log.buffered()  # the delivery log, written a batch at a time
         self._work: queue.Queue[Any] = queue.Queue(maxsize=PIPELINE_DEPTH)
         self._server_busy = threading.Event()
         self._crash: list[BaseException] = []
@@ -116,9 +117,10 @@ class BulkRun:
             self._crash.append(error)
         finally:
             self._disconnect()
+            self.log.flush()
 
     def _send(self, message: Message) -> None:
-        log = self.deliverer.log
+        log = self.log
         try:
             start = log.queued(message)
         except SuppressedError as error:
@@ -167,6 +169,7 @@ class BulkRun:
         except Exception as error:
             if is_transient(error):
                 self._disconnect()
+            log.flush()  # keep_failed records the failure itself
             self._fail(self.deliverer.keep_failed(message, error, delivery), delivery)
             return
         finally:
@@ -175,6 +178,7 @@ class BulkRun:
                 # with that belongs to the next message, never to this one, already accepted.
                 self._disconnect()
         if delivery.refused:
+            log.flush()
             self._fail(self.deliverer.keep_failed(message, delivery.refusal(), delivery), delivery)
         else:
             log.sent(delivery)

@@ -9,6 +9,9 @@ With the log off (``EMAILKIT_DELIVERY_LOG = False``) every call does nothing.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 from ..delivery import smtp_answer
 from ..errors import ConfigError, SuppressedError
 from .schema import normalise_address
-from .store import DeliveryLog, describe_error
+from .store import DeliveryLog, describe_error, event_row, message_row, utcnow
 from .suppression import Suppression
 
 if TYPE_CHECKING:
@@ -52,6 +55,13 @@ class Recorder:
 
     def __bool__(self) -> bool:
         return self.log is not None
+
+    def buffered(self) -> BufferedRecorder:
+        """A recorder that writes in batches, for one ``send_many`` run (flush it at the end)."""
+        return BufferedRecorder(self)
+
+    def flush(self) -> None:
+        """Write what is buffered; this one buffers nothing."""
 
     def queued(self, message: Message, recipients: Iterable[str] | None = None) -> Start:
         """Claim the message's idempotency key and leave out suppressed recipients.
@@ -247,3 +257,119 @@ def _describe(error: BaseException | None) -> str:
     if code is not None:
         return f"{code} {reply or ''}".strip()
     return f"{type(error).__name__}: {error}"
+
+
+class BufferedRecorder(Recorder):
+    """A :class:`Recorder` for one ``send_many`` run: it writes a batch of finished messages
+    in one transaction (every ``size`` messages or ``interval`` seconds, and at the end)
+    instead of two per message, in a thread of its own, which is what keeps the log's cost
+    small.
+
+    A message with an idempotency key is still claimed before it is sent, and suppression
+    is still checked for each; only the record of what happened waits. Whatever sees the
+    rare paths (a retry, a failure) flushes first and records it at once. If the process
+    dies, up to one batch of records is lost, never a message.
+    """
+
+    def __init__(self, parent: Recorder, size: int = 200, interval: float = 1.0) -> None:
+        super().__init__(parent.log, parent.relay or "")
+        self.size = size
+        self.interval = interval
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._events: list[dict[str, Any]] = []
+        self._since = time.monotonic()
+        self._suppressions = parent.log.suppressions.snapshot() if parent.log else None
+        self._batches: queue.Queue[tuple[list[Any], list[Any]]] = queue.Queue()
+        self._writer: threading.Thread | None = None
+
+    def queued(self, message: Message, recipients: Iterable[str] | None = None) -> Start:
+        log = self.log
+        if log is None or message.idempotency_key is not None or message.msgId in self._rows:
+            self.flush()
+            return super().queued(message, recipients)
+        wanted = list(recipients if recipients is not None else message.envelope_recipients)
+        email = message.email_name or "message"
+        try:
+            assert self._suppressions is not None
+            blocked = self._suppressions.blocking(wanted, message.category)
+        except (sa.exc.SQLAlchemyError, ConfigError) as error:
+            raise unavailable(log, email, error) from error
+        row = message_row(
+            message.msgId,
+            email=email,
+            recipients=wanted,
+            locale=message.locale,
+            category=message.category,
+            sender=message.envelope_sender,
+            relay=self.relay,
+        )
+        self._rows[message.msgId] = row
+        self._events.append(event_row(message.msgId, None, "queued"))
+        if blocked:
+            reasons = "; ".join(entry.describe() for entry in blocked.values())
+            row["status"] = "suppressed" if len(blocked) == len(wanted) else "partial"
+            self._events.extend(
+                event_row(message.msgId, address, "suppressed", reasons) for address in blocked
+            )
+            for entry in blocked.values():
+                logger.info("%s: not sent to %s", email, entry.describe())
+        left = [r for r in wanted if r not in blocked]
+        if not left:
+            self.flush_now_and_then()
+            raise suppressed_error(message.msgId, email, blocked)
+        return Start(message.msgId, left, suppressed=blocked)
+
+    def sent(self, delivery: Delivery, reply: str | None = None) -> None:
+        row = self._rows.get(delivery.message.msgId)
+        if row is None:
+            super().sent(delivery, reply)
+            return
+        row["status"] = "partial" if row["status"] == "partial" else "sent"
+        row["attempts"] = delivery.attempts
+        row["last_reply"] = reply if reply is not None else delivery.reply
+        row["relay"] = self.relay
+        row["updated_at"] = utcnow()
+        self._events.extend(
+            event_row(row["message_id"], address, "sent", row["last_reply"])
+            for address in delivery.delivered
+        )
+        self.flush_now_and_then()
+
+    def deferred(self, delivery: Delivery, error: BaseException | None) -> None:
+        self.flush()
+        super().deferred(delivery, error)
+
+    def failed(self, *args: Any, **kwargs: Any) -> None:
+        self.flush()
+        super().failed(*args, **kwargs)
+
+    def flush_now_and_then(self) -> None:
+        """Hand the batch to the writer thread when it is full or old enough."""
+        if len(self._rows) >= self.size or time.monotonic() - self._since >= self.interval:
+            self.flush(wait=False)
+
+    def flush(self, wait: bool = True) -> None:
+        """Write what is buffered; ``wait`` until it is written (before another recorder
+        records these messages, and at the end of the run)."""
+        rows, events = list(self._rows.values()), self._events
+        self._rows, self._events = {}, []
+        self._since = time.monotonic()
+        if self.log is not None and (rows or events):
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write, name="emailkit-log-writer", daemon=True
+                )
+                self._writer.start()
+            self._batches.put((rows, events))
+        if wait and self._writer is not None:
+            self._batches.join()
+
+    def _write(self) -> None:
+        # Its own thread: the database's commit latency overlaps the SMTP conversation.
+        assert self.log is not None
+        while True:
+            rows, events = self._batches.get()
+            try:
+                self._safely(self.log.write_many, rows, events)
+            finally:
+                self._batches.task_done()

@@ -160,23 +160,17 @@ class DeliveryLog:
         winner's row and gets ``duplicate`` with its Message-ID. A key whose message
         ``failed`` (or was wholly ``suppressed``) is handed to the new message.
         """
-        wanted = [normalise_address(r) for r in recipients]
-        now = utcnow()
-        row = {
-            "message_id": message_id,
-            "message_ref": message_ref(message_id),
-            "email": email,
-            "locale": locale,
-            "category": category,
-            "sender": normalise_address(sender) if sender else None,
-            "recipients": json.dumps(wanted),
-            "idempotency_key": idempotency_key,
-            "relay": relay,
-            "attempts": 0,
-            "status": "queued",
-            "created_at": now,
-            "updated_at": now,
-        }
+        row = message_row(
+            message_id,
+            email=email,
+            recipients=recipients,
+            locale=locale,
+            category=category,
+            sender=sender,
+            idempotency_key=idempotency_key,
+            relay=relay,
+        )
+        wanted, now = json.loads(row["recipients"]), row["created_at"]
         self._purge_now_and_then()
         for _ in range(5):
             try:
@@ -194,6 +188,37 @@ class DeliveryLog:
             f"the delivery log could not record {message_id}: its idempotency key "
             f"{idempotency_key!r} kept changing hands; try again"
         )
+
+    def write_many(self, rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]) -> None:
+        """Insert finished messages (rows from :func:`message_row`, updated) and events in one
+        transaction: how ``send_many`` writes, a batch at a time. A Message-ID already in
+        the log (a message sent again) updates its row instead."""
+        self._purge_now_and_then()
+        try:
+            with self.connect() as connection:
+                if rows:
+                    connection.execute(messages.insert(), rows)
+                if event_rows:
+                    connection.execute(events.insert(), event_rows)
+            return
+        except sa.exc.IntegrityError:
+            pass
+        with self.connect() as connection:
+            for row in rows:
+                found = connection.execute(
+                    sa.select(messages.c.id).where(messages.c.message_id == row["message_id"])
+                ).first()
+                if found is None:
+                    connection.execute(messages.insert(), row)
+                    continue
+                changes = {k: row[k] for k in ("status", "attempts", "relay", "last_reply")}
+                connection.execute(
+                    messages.update()
+                    .where(messages.c.id == found.id)
+                    .values(changes, updated_at=row["updated_at"])
+                )
+            if event_rows:
+                connection.execute(events.insert(), event_rows)
 
     def _existing(self, message_id: str, key: str | None, wanted: list[str]) -> Claim | None:
         with self.connect() as connection:
@@ -470,6 +495,46 @@ class DeliveryLog:
             return
         if count:
             logger.info("emailkit: purged %d message(s) older than the retention period", count)
+
+
+def message_row(
+    message_id: str,
+    *,
+    email: str = "",
+    recipients: Iterable[str] = (),
+    locale: str | None = None,
+    category: str | None = None,
+    sender: str | None = None,
+    idempotency_key: str | None = None,
+    relay: str | None = None,
+) -> dict[str, Any]:
+    """A new ``emailkit_messages`` row, status ``queued``, addresses normalised."""
+    now = utcnow()
+    return {
+        "message_id": message_id,
+        "message_ref": message_ref(message_id),
+        "email": email,
+        "locale": locale,
+        "category": category,
+        "sender": normalise_address(sender) if sender else None,
+        "recipients": json.dumps([normalise_address(r) for r in recipients]),
+        "idempotency_key": idempotency_key,
+        "relay": relay,
+        "attempts": 0,
+        "status": "queued",
+        "last_reply": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def event_row(
+    message_id: str | None, recipient: str | None, kind: str, detail: str | None = None
+) -> dict[str, Any]:
+    """A new ``emailkit_events`` row, now, the recipient normalised."""
+    return _event(
+        message_id, normalise_address(recipient) if recipient else None, kind, utcnow(), detail
+    )
 
 
 def after_sent() -> Any:

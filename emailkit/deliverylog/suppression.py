@@ -8,6 +8,7 @@ reaches someone who left the newsletter.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -95,6 +96,10 @@ class SuppressionList:
         with self._connect() as connection:
             return [_entry(row) for row in connection.execute(query)]
 
+    def snapshot(self) -> Snapshot:
+        """The list held in memory for a bulk run (see :class:`Snapshot`)."""
+        return Snapshot(self)
+
     def blocking(self, addresses: Iterable[str], category: str | None) -> dict[str, Suppression]:
         """Which of ``addresses`` must not get an email of ``category``, and why (keyed by
         the address as given). An all-mail entry blocks every email; a category's entry
@@ -114,6 +119,79 @@ class SuppressionList:
                 if original not in found or entry.category is None:
                     found[original] = entry
         return found
+
+
+class Snapshot:
+    """The suppression list held in memory for a bulk run, so that checking a message costs
+    a dict lookup, not a query. Entries added since are read every ``interval`` seconds
+    (and the whole list again every ``reload`` seconds, which also drops removed entries).
+    A list longer than ``limit`` is not held: :meth:`SuppressionList.blocking` then asks
+    the database for each message."""
+
+    def __init__(
+        self,
+        suppressions: SuppressionList,
+        *,
+        interval: float = 1.0,
+        reload: float = 60.0,
+        limit: int = 200_000,
+    ) -> None:
+        self._list = suppressions
+        self.interval = interval
+        self.reload = reload
+        self.limit = limit
+        self._entries: dict[tuple[str, str], Suppression] | None = None
+        self._loaded = self._checked = 0.0
+        self._since: dt.datetime | None = None
+
+    def blocking(self, addresses: Iterable[str], category: str | None) -> dict[str, Suppression]:
+        """Like :meth:`SuppressionList.blocking`, from memory."""
+        entries = self._fresh()
+        if entries is None:
+            return self._list.blocking(addresses, category)
+        found: dict[str, Suppression] = {}
+        for address in addresses:
+            key = normalise_address(address)
+            entry = entries.get((key, ALL_CATEGORIES))
+            if entry is None and category:
+                entry = entries.get((key, category))
+            if entry is not None:
+                found[address] = entry
+        return found
+
+    def _fresh(self) -> dict[tuple[str, str], Suppression] | None:
+        now = time.monotonic()
+        if not self._loaded or now - self._loaded >= self.reload:
+            self._load(now)
+        elif self._entries is not None and now - self._checked >= self.interval:
+            self._update(now)
+        return self._entries
+
+    def _load(self, now: float) -> None:
+        self._loaded = self._checked = now
+        started = dt.datetime.now(dt.timezone.utc)
+        with self._list._connect() as connection:
+            count = connection.execute(sa.select(sa.func.count()).select_from(suppressions))
+            if int(count.scalar() or 0) > self.limit:
+                self._entries = None
+                return
+            rows = connection.execute(sa.select(suppressions)).all()
+        self._entries = {(row.address, row.category): _entry(row) for row in rows}
+        self._since = started
+
+    def _update(self, now: float) -> None:
+        assert self._entries is not None and self._since is not None
+        self._checked = now
+        # Overlap by a minute: a transaction stamped earlier may commit later.
+        since = self._since - dt.timedelta(seconds=60)
+        started = dt.datetime.now(dt.timezone.utc)
+        with self._list._connect() as connection:
+            rows = connection.execute(
+                sa.select(suppressions).where(suppressions.c.created_at >= since)
+            ).all()
+        for row in rows:
+            self._entries[(row.address, row.category)] = _entry(row)
+        self._since = started
 
 
 def _entry(row: Any) -> Suppression:
