@@ -21,7 +21,7 @@ from typing import Any
 from . import unsubscribe
 from .bounces import COMPLAINT, HARD, MAX_BYTES, BounceEvent, Report, parse
 from .deliverylog import DeliveryLog, MessageRecord, normalise_address
-from .verp import bounce_address, message_ref, read_token, recipient_ref, token_of
+from .verp import bounce_address, message_ref, read_token, recipient_ref, secret_keys, token_of
 
 logger = logging.getLogger("emailkit.bounces")
 
@@ -65,7 +65,7 @@ class Ingester:
         max_bytes: int = MAX_BYTES,
     ) -> None:
         self.log = log
-        self.secret = config.get("SECRET_KEY") or None
+        self.secret = secret_keys(config) or None
         self.bounce_address = bounce_address(config)  # a ConfigError without SECRET_KEY
         self.soft_limit = int(config.get("EMAILKIT_SOFT_BOUNCE_LIMIT", SOFT_LIMIT))
         self.soft_window = dt.timedelta(

@@ -29,6 +29,7 @@ from flask import current_app, has_app_context
 from itsdangerous import BadData, URLSafeSerializer
 
 from . import headers
+from .verp import Secret
 
 logger = logging.getLogger("emailkit")
 
@@ -37,16 +38,16 @@ DEFAULT_PATH = "/unsubscribe"
 _SUBJECT = re.compile(r"^\s*unsubscribe\s+([A-Za-z0-9_.\-]{10,600})\s*$", re.IGNORECASE)
 
 
-def _serializer(secret: str | bytes) -> URLSafeSerializer:
+def _serializer(secret: Secret) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=SALT)
 
 
-def make_token(secret: str | bytes, address: str, category: str) -> str:
+def make_token(secret: Secret, address: str, category: str) -> str:
     """The signed token for ``address`` leaving ``category``."""
     return str(_serializer(secret).dumps([address, category]))
 
 
-def read_token(secret: str | bytes, token: str) -> tuple[str, str] | None:
+def read_token(secret: Secret, token: str) -> tuple[str, str] | None:
     """``(address, category)`` from a token, or None when it is forged, altered or junk."""
     try:
         value = _serializer(secret).loads(token)

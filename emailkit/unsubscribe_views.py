@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, render_template_string, request
 
 from . import unsubscribe
+from .verp import secret_keys
 
 logger = logging.getLogger("emailkit")
 
@@ -58,8 +59,8 @@ def _refused() -> Response:
 
 
 def _read(token: str) -> tuple[str, str] | None:
-    secret = current_app.config.get("SECRET_KEY")
-    return unsubscribe.read_token(secret, token) if secret else None
+    keys = secret_keys(current_app.config)
+    return unsubscribe.read_token(keys, token) if keys else None
 
 
 def blueprint() -> Blueprint:

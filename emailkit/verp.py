@@ -20,7 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,21 +59,41 @@ def recipient_ref(address: str) -> str:
     return _b32(hashlib.sha256(address.strip().lower().encode("utf-8")).digest()[:_RECIPIENT_BYTES])
 
 
+Secret = str | bytes | Iterable[str] | Iterable[bytes]
+"""A key, or keys oldest first (the last signs; all verify), as itsdangerous takes them."""
+
+
+def secret_keys(config: Mapping[str, Any]) -> list[bytes]:
+    """``SECRET_KEY_FALLBACKS`` then ``SECRET_KEY``: tokens signed before a key rotation stay
+    valid while the old key is listed as a fallback (Flask 3.1's convention); a string (from
+    the environment) is comma-separated."""
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+    if isinstance(fallbacks, str):  # from the environment: comma-separated
+        fallbacks = fallbacks.split(",")
+    keys = [*fallbacks, config.get("SECRET_KEY")]
+    return [key.encode("utf-8") if isinstance(key, str) else key for key in keys if key]
+
+
 class _Base32Signer(Signer):
     """itsdangerous's signer with a truncated, lower-case base32 signature (case-safe)."""
 
-    def get_signature(self, value: str | bytes) -> bytes:
-        key = self.derive_key()
+    def _signature(self, value: str | bytes, secret_key: str | bytes | None = None) -> str:
+        key = self.derive_key(secret_key)
         raw = value.encode("utf-8") if isinstance(value, str) else value
-        signature = self.algorithm.get_signature(key, raw)[:_SIGNATURE_BYTES]
-        return _b32(signature).encode("ascii")
+        return _b32(self.algorithm.get_signature(key, raw)[:_SIGNATURE_BYTES])
+
+    def get_signature(self, value: str | bytes) -> bytes:
+        return self._signature(value).encode("ascii")
 
     def verify_signature(self, value: str | bytes, sig: str | bytes) -> bool:
-        given = sig.decode("ascii", "replace") if isinstance(sig, bytes) else sig
-        return hmac.compare_digest(given.lower(), self.get_signature(value).decode("ascii"))
+        given = (sig.decode("ascii", "replace") if isinstance(sig, bytes) else sig).lower()
+        return any(
+            hmac.compare_digest(given, self._signature(value, key))
+            for key in reversed(self.secret_keys)
+        )
 
 
-def _signer(secret: str | bytes) -> Signer:
+def _signer(secret: Secret) -> Signer:
     return _Base32Signer(secret, salt=SALT, sep=".")
 
 
@@ -90,13 +110,13 @@ class TokenRef:
         )
 
 
-def make_token(secret: str | bytes, message_id: str, recipient: str) -> str:
+def make_token(secret: Secret, message_id: str, recipient: str) -> str:
     """The signed token naming ``message_id`` sent to ``recipient``."""
     value = f"{message_ref(message_id)}-{recipient_ref(recipient)}"
     return _signer(secret).sign(value).decode("ascii")
 
 
-def read_token(secret: str | bytes, token: str) -> TokenRef | None:
+def read_token(secret: Secret, token: str) -> TokenRef | None:
     """The references in ``token``, or None when it is malformed, forged or altered."""
     token = token.strip().lower()
     if len(token) != TOKEN_LENGTH or not token.isascii():

@@ -18,6 +18,7 @@ from emailkit.verp import (
     envelope_sender,
     make_token,
     read_token,
+    secret_keys,
     token_of,
     verp_address,
 )
@@ -262,3 +263,12 @@ def test_a_bounce_address_that_cannot_carry_a_token_is_a_config_error(config, pr
 
 def test_without_a_bounce_address_there_is_no_verp():
     assert verp_address({"SECRET_KEY": SECRET}, MESSAGE_ID, RCPT) is None
+
+
+def test_tokens_signed_before_a_key_rotation_verify_with_the_fallback_key():
+    token = make_token("old-key", MESSAGE_ID, RCPT)
+    rotated = secret_keys({"SECRET_KEY": "new-key", "SECRET_KEY_FALLBACKS": ["old-key"]})
+    assert read_token(rotated, token).names(MESSAGE_ID, RCPT)
+    assert read_token(secret_keys({"SECRET_KEY": "new-key"}), token) is None
+    from_environment = secret_keys({"SECRET_KEY": "new", "SECRET_KEY_FALLBACKS": "a,old-key"})
+    assert read_token(from_environment, token) is not None

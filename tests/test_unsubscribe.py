@@ -215,3 +215,11 @@ def test_a_tampered_token_is_refused(address, category, position, replacement):
     # Refused, or (a change in the spare bits of a base64 group's last character) read as
     # the very same value: never another address or category.
     assert read_token(SECRET, altered) in (None, (address, category))
+
+
+def test_a_link_from_before_a_key_rotation_still_works(app, served):
+    path = https_path(news().message(ADA))
+    app.config.update(SECRET_KEY="rotated-key", SECRET_KEY_FALLBACKS=[SECRET])
+    status, _, _ = served.request("POST", path, ONE_CLICK)
+    assert status == 200
+    assert [e.address for e in kit.log.suppressions.list()] == [ADA]
