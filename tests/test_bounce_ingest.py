@@ -135,6 +135,15 @@ def test_a_complaint_with_the_recipient_redacted_is_matched_by_its_token(log):
     assert suppressed(log) == [(RCPT, None, "complaint")]
 
 
+def test_a_complaint_without_a_token_is_matched_by_message_id_and_to(log):
+    sent(log)
+    ingester = Ingester(log, CONFIG)
+    ingester.ingest(fixture("arf_hotmail.eml"), "jmrp")
+    assert kinds(log)[-1] == ("complained", RCPT)
+    assert suppressed(log) == [(RCPT, None, "complaint")]
+    assert "complaint abuse Hotmail FBL" in log.message(MESSAGE_ID).events[-1].detail
+
+
 def test_soft_bounces_suppress_only_after_the_limit_within_the_window(log):
     config = {**CONFIG, "EMAILKIT_SOFT_BOUNCE_LIMIT": 3}
     for number in range(3):
