@@ -343,9 +343,13 @@ def send_later(
             queue=queue,
             serializer="json",
         )
-    except BaseException:
+    except BaseException as error:
         if ledger is not None:
             ledger.done(task_id)
+        if state is not None:  # not queued after all: free its idempotency key
+            state.deliverer.log.failed(
+                message.msgId, message.email_name, error, message.envelope_recipients, [], 0
+            )
         raise
     return message.msgId
 

@@ -65,3 +65,17 @@ def test_suppression_is_checked_at_enqueue_and_again_in_the_worker(captured, smt
         task.apply(args=[payloads[1]]).get()
     assert len(smtp_server.envelopes) == 1
     assert not kit.failed.path.exists() or not list(kit.failed.path.glob("*.eml"))
+
+
+def test_a_message_the_broker_refused_frees_its_key(eager_app, monkeypatch, smtp_server):  # noqa: F811
+    task = eager_app.extensions["emailkit_celery"].task
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(task, "apply_async", broker_down)
+    with pytest.raises(ConnectionError):
+        welcome("Ada").send_later(to="ada@example.com", idempotency_key="k")
+    monkeypatch.undo()
+    message_id = welcome("Ada").send_later(to="ada@example.com", idempotency_key="k")
+    assert message_ids(smtp_server) == [message_id]

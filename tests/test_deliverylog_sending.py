@@ -304,3 +304,38 @@ def test_the_recorded_reply_never_holds_credentials(tmp_path, smtp_server, monke
         dumped = json.dumps([str(kit.log.message(message_id)), repr(kit.log)])
         kit.log.close()
     assert "s3cret-Pa55" not in dumped
+
+
+def test_send_many_records_every_message_of_a_long_run_and_its_failures(app, smtp_server):
+    smtp_server.refuse("gone@example.com", "550")
+    items = [(welcome(), f"user{n}@example.com") for n in range(450)]
+    items.insert(300, (welcome(), ["user300b@example.com", "gone@example.com"]))
+    report = kit.send_many(items)
+    assert report.sent == 450 and len(report.failed) == 1
+    found = kit.log.find(limit=1000, with_events=False)
+    assert len(found) == 451
+    assert {m.status for m in found} == {"sent", "partial"}
+    (partial,) = [m for m in found if m.status == "partial"]
+    assert partial.recipients == ["user300b@example.com", "gone@example.com"]
+    assert ("bounced", "gone@example.com") in kinds(partial.message_id)
+    assert [s.address for s in kit.log.suppressions.list()] == ["gone@example.com"]
+    assert kinds(found[0].message_id) == [("queued", None), ("sent", found[0].recipients[0])]
+
+
+def test_a_suppression_added_during_a_bulk_run_is_honoured(app, smtp_server, monkeypatch):
+    from emailkit.deliverylog.suppression import Snapshot
+
+    monkeypatch.setattr(Snapshot, "interval", 0.0)  # read new entries before every message
+
+    def items():
+        yield welcome(), "ada@example.com"
+        # Another process suppresses bob while the run goes on.
+        other = type(kit.log)(kit.log.url)
+        other.suppressions.add("bob@example.com", reason="complaint")
+        other.close()
+        yield welcome(), "bob@example.com"
+
+    report = kit.send_many(items())
+    assert report.sent == 1
+    assert [s.recipients for s in report.suppressed] == [["bob@example.com"]]
+    assert [e.rcpt_tos for e in smtp_server.envelopes] == [["ada@example.com"]]

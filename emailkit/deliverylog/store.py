@@ -16,15 +16,24 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
-from ..verp import message_ref
-from .schema import STATUSES, events, messages, metadata, normalise_address
+from .engine import create_engine, create_tables, describe_error
+from .queries import Queries
+from .records import (
+    Claim,
+    EventRecord,
+    MessageRecord,
+    event_row,
+    message_row,
+    new_event,
+    utcnow,
+)
+from .schema import STATUSES, events, messages, normalise_address
 from .suppression import SuppressionList
 
 logger = logging.getLogger("emailkit")
@@ -35,59 +44,19 @@ PURGE_INTERVAL = 3600.0
 REUSABLE = ("failed", "suppressed")
 """Statuses after which an idempotency key may send a new message."""
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One thing that happened to a message (or to an address, for ``unsubscribed``)."""
-
-    message_id: str | None
-    recipient: str | None
-    kind: str
-    detail: str | None
-    time: dt.datetime
+__all__ = [
+    "Claim",
+    "DeliveryLog",
+    "EventRecord",
+    "MessageRecord",
+    "describe_error",
+    "event_row",
+    "message_row",
+    "utcnow",
+]
 
 
-@dataclass(frozen=True)
-class MessageRecord:
-    """A message as the log knows it, with its events oldest first (when asked for)."""
-
-    message_id: str
-    email: str
-    locale: str | None
-    category: str | None
-    sender: str | None
-    recipients: list[str]
-    idempotency_key: str | None
-    relay: str | None
-    attempts: int
-    status: str
-    last_reply: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    events: list[EventRecord] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The answer to :meth:`DeliveryLog.queued`.
-
-    ``duplicate`` False: go ahead and send ``message_id`` to ``recipients`` (a message seen
-    before, such as a Celery retry, is sent only to those not yet recorded as sent).
-    ``duplicate`` True: send nothing; ``message_id`` is the message that has (or is being
-    sent with) this idempotency key.
-    """
-
-    message_id: str
-    duplicate: bool
-    status: str = "queued"
-    recipients: list[str] = field(default_factory=list)
-
-
-class DeliveryLog:
+class DeliveryLog(Queries):
     """A delivery log at ``url`` (any SQLAlchemy URL); tables are created on first use.
 
     Entries older than ``retention_days`` are deleted by :meth:`purge`, which runs at most
@@ -120,8 +89,8 @@ class DeliveryLog:
                 self._engine.dispose(close=False)  # the parent's connections stay the parent's
                 self._engine = None
             if self._engine is None:
-                engine = _create_engine(self.url)
-                _create_tables(engine, self.url)  # before other threads may see the engine
+                engine = create_engine(self.url)
+                create_tables(engine, self.url)  # before other threads may see the engine
                 self._pid = os.getpid()
                 self._engine = engine
             return self._engine
@@ -176,7 +145,7 @@ class DeliveryLog:
             try:
                 with self.connect() as connection:
                     connection.execute(messages.insert(), row)
-                    connection.execute(events.insert(), _event(message_id, None, "queued", now))
+                    connection.execute(events.insert(), new_event(message_id, None, "queued", now))
                 return Claim(message_id, False, "queued", wanted)
             except sa.exc.IntegrityError:
                 pass
@@ -284,7 +253,7 @@ class DeliveryLog:
         :func:`after_sent`)."""
         now = utcnow()
         rows = [
-            _event(message_id, normalise_address(r) if r else None, kind, now, detail)
+            new_event(message_id, normalise_address(r) if r else None, kind, now, detail)
             for r in recipients
         ]
         values: dict[str, Any] = {"updated_at": now}
@@ -402,73 +371,6 @@ class DeliveryLog:
             address, category=category, reason="unsubscribe", detail=detail
         )
 
-    def message(self, message_id: str, *, with_events: bool = True) -> MessageRecord | None:
-        """The message with this Message-ID (``<...>`` optional), or None."""
-        found = self.find(message_id=message_id, limit=1, with_events=with_events)
-        return found[0] if found else None
-
-    def by_ref(self, ref: str) -> MessageRecord | None:
-        """The message whose :func:`~emailkit.verp.message_ref` is ``ref`` (a VERP token's),
-        with its events; None if the log has none."""
-        query = sa.select(messages.c.message_id).where(messages.c.message_ref == ref)
-        with self.connect() as connection:
-            found = connection.execute(query.limit(1)).first()
-        return self.message(found.message_id) if found is not None else None
-
-    def find(
-        self,
-        *,
-        to: str | None = None,
-        message_id: str | None = None,
-        limit: int = 50,
-        with_events: bool = True,
-    ) -> list[MessageRecord]:
-        """The newest messages to ``to`` and/or with ``message_id``, newest first."""
-        query = sa.select(messages).order_by(messages.c.created_at.desc(), messages.c.id.desc())
-        if message_id is not None:
-            bare = message_id.strip().strip("<>")
-            query = query.where(messages.c.message_id.in_([f"<{bare}>", bare]))
-        if to is not None:
-            address = normalise_address(to)
-            pattern = "%" + _escape_like(json.dumps(address)) + "%"
-            by_event = sa.select(events.c.message_id).where(events.c.recipient == address)
-            query = query.where(
-                sa.or_(
-                    messages.c.recipients.like(pattern, escape="\\"),
-                    messages.c.message_id.in_(by_event),
-                )
-            )
-        with self.connect() as connection:
-            rows = connection.execute(query.limit(limit)).all()
-            found = [_message(row) for row in rows]
-            if not with_events or not found:
-                return found
-            by_id: dict[str, list[EventRecord]] = {m.message_id: m.events for m in found}
-            for event in connection.execute(
-                sa.select(events)
-                .where(events.c.message_id.in_(list(by_id)))
-                .order_by(events.c.time, events.c.id)
-            ):
-                by_id[event.message_id].append(_event_record(event))
-        return found
-
-    def events_for(
-        self,
-        recipient: str,
-        *,
-        kinds: Iterable[str] | None = None,
-        since: dt.datetime | None = None,
-    ) -> list[EventRecord]:
-        """Events about ``recipient``, oldest first (e.g. soft bounces within a window)."""
-        query = sa.select(events).where(events.c.recipient == normalise_address(recipient))
-        if kinds is not None:
-            query = query.where(events.c.kind.in_(list(kinds)))
-        if since is not None:
-            query = query.where(events.c.time >= since)
-        with self.connect() as connection:
-            rows = connection.execute(query.order_by(events.c.time, events.c.id)).all()
-        return [_event_record(row) for row in rows]
-
     # -- retention -------------------------------------------------------------------------
 
     def purge(self, *, before: dt.datetime | None = None) -> int:
@@ -497,46 +399,6 @@ class DeliveryLog:
             logger.info("emailkit: purged %d message(s) older than the retention period", count)
 
 
-def message_row(
-    message_id: str,
-    *,
-    email: str = "",
-    recipients: Iterable[str] = (),
-    locale: str | None = None,
-    category: str | None = None,
-    sender: str | None = None,
-    idempotency_key: str | None = None,
-    relay: str | None = None,
-) -> dict[str, Any]:
-    """A new ``emailkit_messages`` row, status ``queued``, addresses normalised."""
-    now = utcnow()
-    return {
-        "message_id": message_id,
-        "message_ref": message_ref(message_id),
-        "email": email,
-        "locale": locale,
-        "category": category,
-        "sender": normalise_address(sender) if sender else None,
-        "recipients": json.dumps([normalise_address(r) for r in recipients]),
-        "idempotency_key": idempotency_key,
-        "relay": relay,
-        "attempts": 0,
-        "status": "queued",
-        "last_reply": None,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def event_row(
-    message_id: str | None, recipient: str | None, kind: str, detail: str | None = None
-) -> dict[str, Any]:
-    """A new ``emailkit_events`` row, now, the recipient normalised."""
-    return _event(
-        message_id, normalise_address(recipient) if recipient else None, kind, utcnow(), detail
-    )
-
-
 def after_sent() -> Any:
     """The status once a message was accepted for recipients: ``partial`` if it was so
     already (some refused or suppressed), else ``sent`` (a resend after a failure too)."""
@@ -546,105 +408,3 @@ def after_sent() -> Any:
 def after_failed() -> Any:
     """The status once a message failed for recipients: ``partial`` if others had it."""
     return sa.case((messages.c.status.in_(("sent", "partial")), "partial"), else_="failed")
-
-
-def _event(
-    message_id: str | None,
-    recipient: str | None,
-    kind: str,
-    now: dt.datetime,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "recipient": recipient,
-        "kind": kind,
-        "detail": detail,
-        "time": now,
-    }
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _message(row: Any) -> MessageRecord:
-    return MessageRecord(
-        message_id=row.message_id,
-        email=row.email,
-        locale=row.locale,
-        category=row.category,
-        sender=row.sender,
-        recipients=list(json.loads(row.recipients or "[]")),
-        idempotency_key=row.idempotency_key,
-        relay=row.relay,
-        attempts=row.attempts,
-        status=row.status,
-        last_reply=row.last_reply,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
-    )
-
-
-def _event_record(row: Any) -> EventRecord:
-    return EventRecord(row.message_id, row.recipient, row.kind, row.detail, _aware(row.time))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def describe_error(error: BaseException) -> str:
-    """A database error in one line, without SQLAlchemy's background link."""
-    cause = getattr(error, "orig", None) or error
-    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:300]
-
-
-def _create_engine(url: str) -> Engine:
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as error:
-        raise ConfigError(
-            f"EMAILKIT_DATABASE {url!r} is not a database URL ({error}); use e.g. "
-            "sqlite:////var/lib/app/emailkit.db or postgresql+psycopg://user@host/db"
-        ) from error
-    try:
-        if parsed.get_backend_name() != "sqlite":
-            return sa.create_engine(parsed, pool_pre_ping=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
-    except (ImportError, sa.exc.NoSuchModuleError) as error:
-        raise ConfigError(
-            f"EMAILKIT_DATABASE needs the database driver for {parsed.drivername!r}: "
-            f"{error}. For PostgreSQL: pip install 'psycopg[binary]' and use "
-            "postgresql+psycopg://..."
-        ) from error
-    if parsed.database and parsed.database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL: readers never wait for the writer, and several processes share the file.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
-
-
-def _create_tables(engine: Engine, url: str) -> None:
-    for attempt in range(3):
-        try:
-            metadata.create_all(engine, checkfirst=True)
-            return
-        except sa.exc.SQLAlchemyError as error:
-            # Two processes creating the tables at once: one wins, the other sees it next time.
-            if attempt == 2:
-                raise ConfigError(
-                    f"the delivery log cannot be reached: its tables could not be created in "
-                    f"{sa.make_url(url).render_as_string(hide_password=True)} "
-                    f"({describe_error(error)}). Check EMAILKIT_DATABASE, or set "
-                    "EMAILKIT_DELIVERY_LOG = False to send without a log."
-                ) from error
-            time.sleep(0.1 * (attempt + 1))

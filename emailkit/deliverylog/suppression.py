@@ -128,18 +128,12 @@ class Snapshot:
     A list longer than ``limit`` is not held: :meth:`SuppressionList.blocking` then asks
     the database for each message."""
 
-    def __init__(
-        self,
-        suppressions: SuppressionList,
-        *,
-        interval: float = 1.0,
-        reload: float = 60.0,
-        limit: int = 200_000,
-    ) -> None:
+    interval = 1.0
+    reload = 60.0
+    limit = 200_000
+
+    def __init__(self, suppressions: SuppressionList) -> None:
         self._list = suppressions
-        self.interval = interval
-        self.reload = reload
-        self.limit = limit
         self._entries: dict[tuple[str, str], Suppression] | None = None
         self._loaded = self._checked = 0.0
         self._since: dt.datetime | None = None
