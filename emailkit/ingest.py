@@ -90,11 +90,11 @@ class Ingester:
         """
         self.report.messages += 1
         parsed = parse(data, bounce_address=self.bounce_address, limit=self.max_bytes, size=size)
+        if not parsed.events and self._unsubscribe(parsed.subject, source):
+            return parsed
         where = f"{source}: {parsed.subject[:80]!r}" if parsed.subject else source
         for problem in parsed.problems:
             self._say(logging.WARNING, f"{where}: {problem}")
-        if not parsed.events and self._unsubscribe(parsed.subject, where):
-            return parsed
         if not parsed.events:
             self.report.not_bounces += 1
             if not parsed.problems:
