@@ -53,7 +53,7 @@ from flask import Flask, current_app
 from werkzeug.utils import import_string
 
 from .dispatch import DISPATCHER_KEY, SCHEDULER_KEY, current_scheduler
-from .errors import ContextError, SuppressedError
+from .errors import ContextError, EmailError, SuppressedError
 from .extension import EmailKit
 from .ledger import Ledger, task_id_for
 from .mime import Recipient, recipients_list
@@ -205,11 +205,17 @@ def _deliver(task: Task, payload: dict[str, Any]) -> str:
     retries = task.request.retries
     try:
         # A retry after the relay accepted (as the log recorded) sends nothing again.
-        start = deliverer.log.queued(message, payload.get("pending"))
+        start = deliverer.log.queued(message, payload.get("pending"), known=True)
     except SuppressedError:
         if ledger is not None:
             ledger.done(task_id)
         raise
+    except EmailError as error:  # the delivery log cannot be reached: keep it, lose nothing
+        try:
+            raise deliverer.keep_failed(message, error, retries + 1) from error
+        finally:
+            if ledger is not None:
+                ledger.done(task_id)
     if start.duplicate or not start.recipients:
         if ledger is not None:
             ledger.done(task_id)

@@ -3,6 +3,8 @@ after the relay accepted sends nothing, suppression checked at enqueue and in th
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from emailkit import SuppressedError
@@ -20,8 +22,10 @@ def test_send_later_with_a_used_key_queues_nothing_and_returns_the_first_id(rig)
         rig.wait_for_messages(1)
         third = welcome("Eve").send_later(to="ada@example.com", idempotency_key="signup-7")
         assert third == first
-        record = kit.log.message(first)
-        assert record.status == "sent"
+        deadline = time.monotonic() + 60  # the worker records it once the sink answered
+        while (record := kit.log.message(first)).status != "sent":
+            assert time.monotonic() < deadline, record
+            time.sleep(0.05)
         assert [e.kind for e in record.events] == ["queued", "sent"]
     assert message_ids(rig.sink) == [first]
 
@@ -79,3 +83,21 @@ def test_a_message_the_broker_refused_frees_its_key(eager_app, monkeypatch, smtp
     monkeypatch.undo()
     message_id = welcome("Ada").send_later(to="ada@example.com", idempotency_key="k")
     assert message_ids(smtp_server) == [message_id]
+
+
+def test_a_worker_that_cannot_reach_the_log_keeps_the_message(captured, monkeypatch, smtp_server):
+    import sqlalchemy as sa
+
+    from emailkit import SendError
+
+    task, payloads = captured
+    welcome("Ada").send_later(to="ada@example.com")
+
+    def database_down(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(kit.log, "queued", database_down)
+    with pytest.raises(SendError, match="cannot be reached"):
+        task.apply(args=[payloads[0]]).get()
+    assert not smtp_server.envelopes
+    assert len(list(kit.failed.path.glob("*.eml"))) == 1

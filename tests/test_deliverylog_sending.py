@@ -339,3 +339,13 @@ def test_a_suppression_added_during_a_bulk_run_is_honoured(app, smtp_server, mon
     assert report.sent == 1
     assert [s.recipients for s in report.suppressed] == [["bob@example.com"]]
     assert [e.rcpt_tos for e in smtp_server.envelopes] == [["ada@example.com"]]
+
+
+def test_a_category_must_be_a_non_empty_string():
+    from emails.welcome import Welcome
+
+    with pytest.raises(ContextError, match="category"):
+
+        class Odd(Welcome):
+            template = str(SHIPPED_ROOT / "welcome")
+            category = 3

@@ -63,8 +63,11 @@ class Recorder:
     def flush(self) -> None:
         """Write what is buffered; this one buffers nothing."""
 
-    def queued(self, message: Message, recipients: Iterable[str] | None = None) -> Start:
-        """Claim the message's idempotency key and leave out suppressed recipients.
+    def queued(
+        self, message: Message, recipients: Iterable[str] | None = None, *, known: bool = False
+    ) -> Start:
+        """Claim the message's idempotency key and leave out suppressed recipients
+        (``known``: the message was recorded before, as a queued task is).
 
         Raises :class:`~emailkit.SuppressedError` when no recipient is left (recorded as
         ``suppressed`` events; nothing is kept in the failed-mail folder).
@@ -86,6 +89,7 @@ class Recorder:
                 sender=message.envelope_sender,
                 idempotency_key=key,
                 relay=self.relay,
+                known=known,
             )
             if claim.duplicate:
                 logger.info(
@@ -282,11 +286,18 @@ class BufferedRecorder(Recorder):
         self._batches: queue.Queue[tuple[list[Any], list[Any]]] = queue.Queue()
         self._writer: threading.Thread | None = None
 
-    def queued(self, message: Message, recipients: Iterable[str] | None = None) -> Start:
+    def queued(
+        self, message: Message, recipients: Iterable[str] | None = None, *, known: bool = False
+    ) -> Start:
         log = self.log
-        if log is None or message.idempotency_key is not None or message.msgId in self._rows:
+        if (
+            known
+            or log is None
+            or message.idempotency_key is not None
+            or message.msgId in self._rows
+        ):
             self.flush()
-            return super().queued(message, recipients)
+            return super().queued(message, recipients, known=known)
         wanted = list(recipients if recipients is not None else message.envelope_recipients)
         email = message.email_name or "message"
         try:

@@ -121,13 +121,15 @@ class DeliveryLog(Queries):
         sender: str | None = None,
         idempotency_key: str | None = None,
         relay: str | None = None,
+        known: bool = False,
     ) -> Claim:
         """Record a message about to be sent (or queued), claiming ``idempotency_key``.
 
         The claim is an INSERT under the table's unique constraints, so of two processes
         sending with one key at the same moment exactly one proceeds; the other reads the
         winner's row and gets ``duplicate`` with its Message-ID. A key whose message
-        ``failed`` (or was wholly ``suppressed``) is handed to the new message.
+        ``failed`` (or was wholly ``suppressed``) is handed to the new message. ``known``:
+        the message was most likely recorded before (a queued task): look it up first.
         """
         row = message_row(
             message_id,
@@ -141,11 +143,15 @@ class DeliveryLog(Queries):
         )
         wanted, now = json.loads(row["recipients"]), row["created_at"]
         self._purge_now_and_then()
+        if known:
+            claim = self._existing(message_id, idempotency_key, wanted)
+            if claim is not None:
+                return claim
         for _ in range(5):
             try:
                 with self.connect() as connection:
-                    connection.execute(messages.insert(), row)
-                    connection.execute(events.insert(), new_event(message_id, None, "queued", now))
+                    connection.execute(_INSERT_MESSAGE, row)
+                    connection.execute(_INSERT_EVENT, new_event(message_id, None, "queued", now))
                 return Claim(message_id, False, "queued", wanted)
             except sa.exc.IntegrityError:
                 pass
@@ -166,9 +172,9 @@ class DeliveryLog(Queries):
         try:
             with self.connect() as connection:
                 if rows:
-                    connection.execute(messages.insert(), rows)
+                    connection.execute(_INSERT_MESSAGE, rows)
                 if event_rows:
-                    connection.execute(events.insert(), event_rows)
+                    connection.execute(_INSERT_EVENT, event_rows)
             return
         except sa.exc.IntegrityError:
             pass
@@ -193,21 +199,16 @@ class DeliveryLog(Queries):
         with self.connect() as connection:
             found = None
             if key is not None:
-                found = connection.execute(
-                    sa.select(messages.c.id, messages.c.message_id, messages.c.status).where(
-                        messages.c.idempotency_key == key
-                    )
-                ).first()
+                found = connection.execute(_BY_KEY, {"key": key}).first()
             if found is None:
-                found = connection.execute(
-                    sa.select(messages.c.id, messages.c.message_id, messages.c.status).where(
-                        messages.c.message_id == message_id
-                    )
-                ).first()
+                found = connection.execute(_BY_ID, {"message_id": message_id}).first()
             if found is None:
                 return None  # purged or released in between: insert again
             if found.message_id == message_id:
-                done = self._delivered(connection, message_id)
+                # Nothing was sent while it was only queued: no events to read.
+                done = (
+                    set() if found.status == "queued" else self._delivered(connection, message_id)
+                )
                 left = [r for r in wanted if r not in done]
                 return Claim(message_id, not left, found.status, left)
             if found.status in REUSABLE and key is not None:
@@ -223,11 +224,7 @@ class DeliveryLog(Queries):
 
     @staticmethod
     def _delivered(connection: Connection, message_id: str) -> set[str]:
-        rows = connection.execute(
-            sa.select(events.c.recipient).where(
-                events.c.message_id == message_id, events.c.kind == "sent"
-            )
-        )
+        rows = connection.execute(_SENT_TO, {"message_id": message_id})
         return {row.recipient for row in rows}
 
     def delivered_to(self, message_id: str) -> set[str]:
@@ -256,23 +253,23 @@ class DeliveryLog(Queries):
             new_event(message_id, normalise_address(r) if r else None, kind, now, detail)
             for r in recipients
         ]
-        values: dict[str, Any] = {"updated_at": now}
-        if status is not None:
-            if isinstance(status, str) and status not in STATUSES:
-                raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
-            values["status"] = status
-        if attempts is not None:
-            values["attempts"] = attempts
-        if relay is not None:
-            values["relay"] = relay
-        if reply is not None:
-            values["last_reply"] = reply
+        if isinstance(status, str) and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        changes = any(value is not None for value in (status, attempts, relay, reply))
         with self.connect() as connection:
             if rows:
-                connection.execute(events.insert(), rows)
-            if message_id is not None and len(values) > 1:
+                connection.execute(_INSERT_EVENT, rows)
+            if message_id is not None and changes:
                 connection.execute(
-                    messages.update().where(messages.c.message_id == message_id).values(values)
+                    _update(status),
+                    {
+                        "b_message_id": message_id,
+                        "b_updated_at": now,
+                        "b_status": status if isinstance(status, str) else None,
+                        "b_attempts": attempts,
+                        "b_relay": relay,
+                        "b_reply": reply,
+                    },
                 )
 
     def sent(
@@ -399,12 +396,64 @@ class DeliveryLog(Queries):
             logger.info("emailkit: purged %d message(s) older than the retention period", count)
 
 
+_AFTER_SENT = sa.case((messages.c.status == "partial", "partial"), else_="sent")
+_AFTER_FAILED = sa.case((messages.c.status.in_(("sent", "partial")), "partial"), else_="failed")
+
+
 def after_sent() -> Any:
     """The status once a message was accepted for recipients: ``partial`` if it was so
     already (some refused or suppressed), else ``sent`` (a resend after a failure too)."""
-    return sa.case((messages.c.status == "partial", "partial"), else_="sent")
+    return _AFTER_SENT
 
 
 def after_failed() -> Any:
     """The status once a message failed for recipients: ``partial`` if others had it."""
-    return sa.case((messages.c.status.in_(("sent", "partial")), "partial"), else_="failed")
+    return _AFTER_FAILED
+
+
+# Statements built once: building one costs more than running it on SQLite.
+_INSERT_EVENT = events.insert()
+_INSERT_MESSAGE = messages.insert()
+_HEAD = sa.select(messages.c.id, messages.c.message_id, messages.c.status)
+_BY_KEY = _HEAD.where(messages.c.idempotency_key == sa.bindparam("key"))
+_BY_ID = _HEAD.where(messages.c.message_id == sa.bindparam("message_id"))
+_SENT_TO = sa.select(events.c.recipient).where(
+    events.c.message_id == sa.bindparam("message_id"), events.c.kind == "sent"
+)
+
+
+def _build_update(status: Any) -> Any:
+    def keep(name: str, column: Any, type_: Any) -> Any:
+        return sa.func.coalesce(sa.bindparam(name, type_=type_), column)
+
+    return (
+        messages.update()
+        .where(messages.c.message_id == sa.bindparam("b_message_id"))
+        .values(
+            updated_at=sa.bindparam("b_updated_at"),
+            status=status,
+            attempts=keep("b_attempts", messages.c.attempts, sa.Integer()),
+            relay=keep("b_relay", messages.c.relay, sa.String()),
+            last_reply=keep("b_reply", messages.c.last_reply, sa.Text()),
+        )
+    )
+
+
+_UPDATES = {
+    "keep": _build_update(messages.c.status),
+    "name": _build_update(sa.bindparam("b_status", type_=sa.String())),
+    "sent": _build_update(_AFTER_SENT),
+    "failed": _build_update(_AFTER_FAILED),
+}
+
+
+def _update(status: Any) -> Any:
+    if status is None:
+        return _UPDATES["keep"]
+    if isinstance(status, str):
+        return _UPDATES["name"]
+    if status is _AFTER_SENT:
+        return _UPDATES["sent"]
+    if status is _AFTER_FAILED:
+        return _UPDATES["failed"]
+    return _build_update(status)

@@ -108,17 +108,23 @@ class SuppressionList:
         if not given:
             return {}
         categories = [ALL_CATEGORIES, category] if category else [ALL_CATEGORIES]
-        query = sa.select(suppressions).where(
-            suppressions.c.address.in_(list(given)), suppressions.c.category.in_(categories)
-        )
         found: dict[str, Suppression] = {}
         with self._connect() as connection:
-            for row in connection.execute(query):
+            rows = connection.execute(
+                _BLOCKING, {"addresses": list(given), "categories": categories}
+            )
+            for row in rows:
                 entry = _entry(row)
                 original = given[entry.address]
                 if original not in found or entry.category is None:
                     found[original] = entry
         return found
+
+
+_BLOCKING = sa.select(suppressions).where(
+    suppressions.c.address.in_(sa.bindparam("addresses", expanding=True)),
+    suppressions.c.category.in_(sa.bindparam("categories", expanding=True)),
+)
 
 
 class Snapshot:
