@@ -174,7 +174,9 @@ class BulkRun:
     def _fail_unsent(self, message: Message, reason: str) -> None:
         with self._lock:
             self.report.failed.append(
-                FailedMessage(message.email_name, message.envelope_recipients, reason, message.msgId)
+                FailedMessage(
+                    message.email_name, message.envelope_recipients, reason, message.msgId
+                )
             )
 
     def _fail(self, failure: SendError, delivery: Delivery) -> None:

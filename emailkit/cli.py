@@ -22,6 +22,7 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
+from .bounces_cli import add_commands as add_bounce_commands
 from .context import Email, preview_samples
 from .deliverylog_cli import add_commands as add_deliverylog_commands
 from .discovery import discover
@@ -325,4 +326,6 @@ _add_commands(main)
 _add_commands(emailkit_commands)
 add_deliverylog_commands(main, _reports_errors)
 add_deliverylog_commands(emailkit_commands, _reports_errors)
+add_bounce_commands(main)
+add_bounce_commands(emailkit_commands)
 register_commands(emailkit_commands)

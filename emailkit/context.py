@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import flask_mail
 
-from . import fieldtypes, locales
+from . import fieldtypes, locales, unsubscribe
 from .dispatch import current_dispatcher, current_scheduler
 from .errors import ContextError, EmailError, SampleError, TemplateError
 from .mime import Message, Recipient
@@ -242,6 +242,7 @@ class Email:
         )
         message.locale = rendered.locale
         message.category = None if "category" in self._fields else type(self).category
+        unsubscribe.add_headers(message)  # RFC 8058 one-click, for mail of a category
         if idempotency_key is not None:
             message.idempotency_key = _idempotency_key(idempotency_key, type(self).__name__)
         return message

@@ -36,6 +36,13 @@ Configuration is Flask's, with these keys (defaults in brackets):
 - ``EMAILKIT_DELIVERY_LOG`` [True], ``EMAILKIT_DATABASE`` [SQLite in the instance folder],
   ``EMAILKIT_LOG_RETENTION_DAYS`` [30]: the delivery log, idempotency keys and the
   suppression list (see :mod:`emailkit.deliverylog`).
+- ``EMAILKIT_BOUNCE_ADDRESS`` [none]: a VERP envelope sender per recipient (see
+  :mod:`emailkit.verp`); ``EMAILKIT_SOFT_BOUNCE_LIMIT`` [3] and
+  ``EMAILKIT_SOFT_BOUNCE_WINDOW_DAYS`` [7] for ``emailkit bounces ingest``.
+- ``EMAILKIT_BASE_URL`` [``https://`` + ``SERVER_NAME``], ``EMAILKIT_UNSUBSCRIBE_PATH``
+  [``/unsubscribe``], ``EMAILKIT_UNSUBSCRIBE_MAILTO`` [the bounce address],
+  ``EMAILKIT_UNSUBSCRIBE_ENDPOINT`` [True]: one-click unsubscribe for emails with a category
+  (see :mod:`emailkit.unsubscribe`).
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
 from .sending import Deliverer, RetryPolicy, SendReport, relay_set
+from .unsubscribe_views import register as register_unsubscribe
 
 if TYPE_CHECKING:
     from .context import Email
@@ -168,6 +176,8 @@ class EmailKit:
         app.extensions[DISPATCHER_KEY] = _State(app, deliverer, root.resolve())
         if config.get("EMAILKIT_HANDLE_SIGNALS", True):
             handle_signals_here()  # here, in the main thread: pools may start in any thread
+        if config.get("EMAILKIT_UNSUBSCRIBE_ENDPOINT", True):
+            register_unsubscribe(app)
         for command in _COMMANDS:
             if command.name not in app.cli.commands:
                 app.cli.add_command(command)

@@ -27,6 +27,7 @@ from flask import current_app
 from .errors import AddressError, ConfigError
 from .mime import Message
 from .pipelining import dot_stuffed, pipelined_sendmail
+from .verp import envelope_sender, uses_verp
 
 logger = logging.getLogger("emailkit")
 
@@ -305,13 +306,41 @@ class SmtpConnection:
         Returns the recipients refused with a reply while others were accepted; raises
         ``SMTPRecipientsRefused`` when all were, other smtplib errors or OSError otherwise.
         """
-        refused = self.send_raw(
-            message.sender,
-            recipients if recipients is not None else message.envelope_recipients,
-            wire_bytes(message),
-        )
+        recipients = recipients if recipients is not None else message.envelope_recipients
+        if uses_verp():
+            refused = self._send_per_recipient(message, recipients)
+        else:
+            refused = self.send_raw(message.sender, recipients, wire_bytes(message))
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         flask_mail.email_dispatched.send(app, message=message)
+        return refused
+
+    def _send_per_recipient(self, message: Message, recipients: list[str]) -> Refusals:
+        """One transaction per recipient, each with its VERP envelope sender (see
+        :mod:`emailkit.verp`). Raises only while nobody has the message: once one recipient
+        does, a failure leaves the rest refused with 451, for a retry to send them alone."""
+        data = wire_bytes(message)
+        refused: Refusals = {}
+        accepted = 0
+        for index, recipient in enumerate(recipients):
+            try:
+                answer = self.send_raw(envelope_sender(message, recipient), [recipient], data)
+            except smtplib.SMTPRecipientsRefused as error:
+                answer = {
+                    r: (code, reply_text(text)) for r, (code, text) in error.recipients.items()
+                }
+            except smtplib.SMTPDataError as error:  # this recipient's copy, refused at DATA
+                answer = {recipient: (error.smtp_code, reply_text(error.smtp_error))}
+            except (smtplib.SMTPException, OSError) as error:
+                if not accepted:
+                    raise
+                reason = f"not sent yet ({type(error).__name__}: {error})"
+                refused.update({r: (451, reason) for r in recipients[index:]})
+                break
+            refused.update(answer)
+            accepted += recipient not in answer
+        if not accepted and recipients:
+            raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
         return refused
 
     def send_raw(

@@ -24,6 +24,14 @@ class Queries:
         found = self.find(message_id=message_id, limit=1, with_events=with_events)
         return found[0] if found else None
 
+    def by_ref(self, ref: str) -> MessageRecord | None:
+        """The message whose :func:`~emailkit.verp.message_ref` is ``ref`` (a VERP token's),
+        with its events; None if the log has none."""
+        query = sa.select(messages.c.message_id).where(messages.c.message_ref == ref)
+        with self.connect() as connection:
+            found = connection.execute(query.limit(1)).first()
+        return self.message(found.message_id) if found is not None else None
+
     def find(
         self,
         *,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..verp import message_ref
 from .schema import normalise_address
 
 
@@ -77,6 +78,7 @@ def message_row(
     now = utcnow()
     return {
         "message_id": message_id,
+        "message_ref": message_ref(message_id),
         "email": email,
         "locale": locale,
         "category": category,

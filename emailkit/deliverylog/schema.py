@@ -46,6 +46,8 @@ messages = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("message_id", sa.String(512), nullable=False, unique=True),
+    # emailkit.verp.message_ref(message_id): what a VERP bounce token names.
+    sa.Column("message_ref", sa.String(16), index=True),
     sa.Column("email", sa.String(200), nullable=False, default=""),
     sa.Column("locale", sa.String(35)),
     sa.Column("category", sa.String(100)),

@@ -32,6 +32,7 @@ from ..errors import EmailError
 from ..mailfolder import StoredMessage
 from ..project import default_sender
 from . import display, guard
+from .activity import add_activity_routes
 from .assets import add_image_routes, show_cid_images, show_inline_parts
 from .catalog import Catalog, SampleView
 from .editor import add_editor_routes
@@ -215,6 +216,7 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
 
     add_image_routes(blueprint, catalog, _stored)
     add_editor_routes(blueprint, catalog)
+    add_activity_routes(blueprint)
 
     @blueprint.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:
