@@ -253,6 +253,39 @@ def _add_commands(group: click.Group) -> None:
         if report.errors:
             raise SystemExit(1)
 
+    @group.group("dkim")
+    def dkim_group() -> None:
+        """DKIM signing keys (EMAILKIT_DKIM_DOMAIN, _SELECTOR, _PRIVATE_KEY)."""
+
+    @dkim_group.command("keygen")
+    @click.option("--domain", required=True, help="the signing domain (d=), e.g. acme.com")
+    @click.option("--selector", required=True, help="the key's selector (s=), e.g. mail2026")
+    @click.option(
+        "--algorithm", type=click.Choice(["rsa", "ed25519"]), default="rsa", show_default=True
+    )
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="private key file (default: ./SELECTOR._domainkey.DOMAIN.pem); never replaced",
+    )
+    @_reports_errors
+    def dkim_keygen_command(
+        domain: str, selector: str, algorithm: str, output: Path | None
+    ) -> None:
+        """Write a new DKIM key pair and print the DNS TXT record that publishes it."""
+        from .dkim import generate, write_private_key
+
+        pair = generate(domain.lower().rstrip("."), selector, algorithm)
+        target = output or Path(f"{pair.record_name}.pem")
+        write_private_key(target, pair.private_pem)
+        click.echo(f"Wrote the private key to {target} (readable by you only). Publish:")
+        click.echo(pair.zone_line())
+        click.echo(
+            f"then set EMAILKIT_DKIM_DOMAIN={pair.domain} EMAILKIT_DKIM_SELECTOR={selector} "
+            f"EMAILKIT_DKIM_PRIVATE_KEY={target}"
+        )
+
     @group.group("i18n")
     def i18n_group() -> None:
         """Message catalogs for {% trans %} blocks (under <root>/_locales)."""

@@ -26,6 +26,11 @@ Configuration is Flask's, with these keys (defaults in brackets):
   ``EMAILKIT_SMTP_VERIFY`` [True] is False (each connection then logs a warning).
 - ``EMAILKIT_SMTP_ALLOW_PLAINTEXT_AUTH`` [False]: allow ``MAIL_USERNAME``/``MAIL_PASSWORD``
   over an unencrypted connection to a host other than this machine.
+- ``EMAILKIT_DKIM_DOMAIN``, ``EMAILKIT_DKIM_SELECTOR``, ``EMAILKIT_DKIM_PRIVATE_KEY`` [unset]:
+  sign every message sent over SMTP with DKIM (see :mod:`emailkit.dkim`); also read from the
+  environment.
+- ``EMAILKIT_SPAMD`` [``127.0.0.1:783``]: the SpamAssassin daemon ``emailkit check --spam``
+  asks; also read from the environment.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .async_sender import AsyncSender, handle_signals_here
 from .async_sender import start as start_async
 from .bulk import deliver_many
 from .dispatch import DISPATCHER_KEY, current_dispatcher
+from .dkim import DkimSigner
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
@@ -132,6 +138,7 @@ class EmailKit:
                     "in debug or testing mode mail goes to a local outbox folder instead."
                 )
             outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
+        DkimSigner.from_config(config)  # an unreadable DKIM key fails here, not at send time
         timeout = float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0))
         mail = app.extensions["mail"]
         smtp = SmtpSettings.from_app(mail, config, timeout) if outbox is None else None
