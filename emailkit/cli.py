@@ -218,11 +218,23 @@ def _add_commands(group: click.Group) -> None:
     @click.option(
         "--format",
         "output",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", "github"]),
         default="text",
         show_default=True,
+        help="github: GitHub Actions annotations on the files and lines of the findings",
     )
     @click.option("--all", "show_all", is_flag=True, help="show info findings too")
+    @click.option(
+        "--spam",
+        is_flag=True,
+        help="score each sample with SpamAssassin's spamd (EMAILKIT_SPAMD, default "
+        "127.0.0.1:783; run it with network tests off: spamd --local)",
+    )
+    @click.option(
+        "--a11y",
+        is_flag=True,
+        help="audit each sample with axe-core in Chromium, in light, dark and inverted modes",
+    )
     @click.option(
         "--ignore",
         multiple=True,
@@ -231,23 +243,32 @@ def _add_commands(group: click.Group) -> None:
     )
     @_reports_errors
     def check_command(
-        names: tuple[str, ...], output: str, show_all: bool, ignore: tuple[str, ...]
+        names: tuple[str, ...],
+        output: str,
+        show_all: bool,
+        spam: bool,
+        a11y: bool,
+        ignore: tuple[str, ...],
     ) -> None:
         """Check the emails (all, or NAMES) for what breaks in real inboxes.
 
         Exits with 1 when any finding is an error.
         """
         from .checks import run_checks
-        from .checks.report import as_text
+        from .checks.deliverability import Deliverability
+        from .checks.report import as_github, as_text
 
         emails = _emails()
         unknown = [name for name in names if name not in emails]
         if unknown:
             raise ConfigError(f"no email {unknown[0]!r}; there are: {', '.join(emails)}")
         accepted = (*load_settings().check_ignore, *ignore)
-        report = run_checks(emails, only=names or None, ignore=accepted)
+        deep = Deliverability(spam=spam, a11y=a11y) if spam or a11y else None
+        report = run_checks(emails, only=names or None, ignore=accepted, deliverability=deep)
         if output == "json":
             click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        elif output == "github":
+            click.echo(as_github(report, _root(), show_info=show_all))
         else:
             click.echo(as_text(report, show_info=show_all), color=None)
         if report.errors:
