@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,9 +150,12 @@ class AuditTimeout(Exception):
 
 
 class Auditor:
-    """One Chromium for all the audits of a run; ``close()`` when done."""
+    """One Chromium for all the audits of a run; ``close()`` when done.
 
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+    ``browser``: a Playwright browser to use (and leave open) instead of launching one.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None, browser: Any = None) -> None:
         self.timeout = float(setting(config, "EMAILKIT_A11Y_TIMEOUT") or 20.0)
         executable = setting(config, "EMAILKIT_CHROMIUM") or next(
             (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))),
@@ -167,19 +171,24 @@ class Auditor:
         if not os.path.exists(executable):
             raise AuditUnavailable(f"no Chromium at {executable}: {CHROMIUM_INSTALL}")
         self._script = AXE_SCRIPT
-        self._playwright = sync_playwright().start()
+        self._pages: dict[str, Any] = {}
+        self._audits = 0
+        self._playwright: Any = None
+        self._browser = browser
+        if browser is not None:
+            return
         try:
+            self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
                 executable_path=executable, args=CHROMIUM_FLAGS, timeout=self.timeout * 1000
             )
         except Exception as error:
-            self._playwright.stop()
+            if self._playwright is not None:
+                self._playwright.stop()
             raise AuditUnavailable(
                 f"Chromium ({executable}) did not start: {str(error).splitlines()[0]}; "
                 f"{CHROMIUM_INSTALL}"
             ) from error
-        self._pages: dict[str, Any] = {}
-        self._audits = 0
 
     def _page(self, mode: str) -> Any:
         """The page audits in ``mode`` reuse (axe-core stays loaded in it)."""
@@ -240,8 +249,9 @@ class Auditor:
     def close(self) -> None:
         for mode in list(self._pages):
             self._discard(mode)
-        self._browser.close()
-        self._playwright.stop()
+        if self._playwright is not None:
+            self._browser.close()
+            self._playwright.stop()
 
 
 def check(cls: type[Email], samples: list[Any], auditor: Auditor) -> list[Finding]:
@@ -269,7 +279,7 @@ def check(cls: type[Email], samples: list[Any], auditor: Auditor) -> list[Findin
                         sample.name,
                     )
                 )
-                continue
+                break  # the other modes would hang the same way
             for violation in violations:
                 key = (violation.rule, tuple(e[0] for e in violation.elements))
                 seen.setdefault(key, (violation, []))[1].append(mode)
@@ -278,8 +288,13 @@ def check(cls: type[Email], samples: list[Any], auditor: Auditor) -> list[Findin
     return findings
 
 
+# The colours the inverted mode wrote into the page; left out of the element shown.
+_INVERTED_STYLE = re.compile(r"\s*[a-z-]*color: (?:rgba?\([^)]*\)\s*)+!important;?")
+
+
 def _finding(cls: type[Email], sample: str, violation: Violation, modes: list[str]) -> Finding:
     selector, html, summary = violation.elements[0]
+    html = _INVERTED_STYLE.sub("", html).replace(' style=""', "")
     more = len(violation.elements) - 1
     fix = " ".join(line.strip() for line in summary.splitlines()[1:3] if line.strip())
     snippet = html if len(html) <= 120 else html[:117] + "..."

@@ -26,6 +26,8 @@ class Deliverability:
     a11y: bool = False
     sender: str | None = None
     config: Mapping[str, Any] | None = None
+    #: A Playwright browser the audit uses instead of launching its own (tests, the viewer).
+    browser: Any = None
 
     def start(self, report: Report) -> Running:
         sender = self.sender or default_sender(setting(self.config, "MAIL_DEFAULT_SENDER"))
@@ -41,7 +43,7 @@ class Deliverability:
                 spamd = None
         if self.a11y:
             try:
-                auditor = a11y.Auditor(self.config)
+                auditor = a11y.Auditor(self.config, browser=self.browser)
             except a11y.AuditUnavailable as error:
                 report.findings.append(
                     Finding(
