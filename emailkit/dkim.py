@@ -13,6 +13,7 @@ app starts, so no message ever leaves unsigned because of it.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -81,10 +82,7 @@ class DkimSigner:
                 raise ConfigError(
                     f"{key} {value!r} is not a DNS name (letters, digits, '-', '_' and dots)"
                 )
-        algorithm, secret = load_key(str(values[PRIVATE_KEY_KEY]))
-        signer = cls(domain, selector, algorithm, secret)
-        signer.sign(_PROBE)  # fails now, at start-up, rather than on the first real message
-        return signer
+        return _signer(domain, selector, str(values[PRIVATE_KEY_KEY]))
 
     def sign(self, data: bytes) -> bytes:
         """``data`` (a whole message, CRLF) with a DKIM-Signature header on top.
@@ -117,6 +115,15 @@ class DkimSigner:
                 "check EMAILKIT_DKIM_PRIVATE_KEY"
             ) from error
         return header + data
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(domain: str, selector: str, key: str) -> DkimSigner:
+    """A checked signer, kept: the preview asks for it on every request."""
+    algorithm, secret = load_key(key)
+    signer = DkimSigner(domain, selector, algorithm, secret)
+    signer.sign(_PROBE)  # fails now, at start-up, rather than on the first real message
+    return signer
 
 
 def load_key(value: str) -> tuple[Algorithm, bytes]:

@@ -187,8 +187,10 @@ def _findings(cls: type[Email], sample: str, result: SpamScore) -> list[Finding]
                 f"{rule.name} ({rule.score:+g} points): {rule.description}",
                 SPAM_HINTS.get(rule.name)
                 or (
-                    "it lowers the score: nothing to change"
-                    if rule.score <= 0
+                    "informational (no points): nothing to change"
+                    if rule.score == 0
+                    else "it lowers the score: nothing to change"
+                    if rule.score < 0
                     else f"change what {rule.description!r} describes; the rule is defined in "
                     "/usr/share/spamassassin (grep for its name)"
                 ),
