@@ -10,11 +10,14 @@ import dkim
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emailkit import ConfigError, EmailKit, SendError
 from emailkit.cli import main
 from emailkit.dkim import DkimSigner, aligned, generate
 from emailkit.extension import kit
+from emailkit.mime import Message
 
 from .conftest import SHIPPED_ROOT
 
@@ -244,3 +247,65 @@ def test_relaxed_alignment():
     assert aligned("acme.example.com", "acme.example.com")
     assert aligned("mail.acme.example.com", "acme.example.com")
     assert not aligned("acme.example.com", "mailer.example.net")
+
+
+@given(
+    subject=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200),
+    name=st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40),
+    body=st.text(st.characters(blacklist_categories=("Cs",)), max_size=500),
+)
+@settings(max_examples=40, deadline=None)
+def test_any_subject_name_and_body_verify_after_folding_and_encoding(subject, name, body):
+    pair = _ED25519
+    signer = DkimSigner.from_config(
+        {
+            "EMAILKIT_DKIM_DOMAIN": pair.domain,
+            "EMAILKIT_DKIM_SELECTOR": pair.selector,
+            "EMAILKIT_DKIM_PRIVATE_KEY": pair.private_pem.decode(),
+        }
+    )
+    assert signer is not None
+    message = Message(
+        subject=subject,
+        recipients=[(name, "ada@example.com")],
+        body=body,
+        html=f"<p>{body}</p>",
+        sender="Acme <noreply@acme.example.com>",
+        message_id="<1@acme.example.com>",
+    )
+    assert verifies(signer.sign(message.as_bytes()), pair)
+
+
+_ED25519 = generate("acme.example.com", "prop", "ed25519")
+
+
+def test_check_warns_when_the_from_domain_does_not_align(monkeypatch):
+    from emailkit import discover
+    from emailkit.checks import run_checks
+
+    monkeypatch.setenv("EMAILKIT_DKIM_DOMAIN", "mailer.example.net")
+    monkeypatch.setenv("MAIL_DEFAULT_SENDER", "Acme <noreply@acme.example.com>")
+    report = run_checks(discover(SHIPPED_ROOT), only=["welcome"])
+    (warning,) = [f for f in report.findings if f.check == "dkim.alignment"]
+    assert warning.severity == "warning"
+    assert "acme.example.com does not align with the DKIM domain d=mailer.example.net" in (
+        warning.message
+    )
+    monkeypatch.setenv("EMAILKIT_DKIM_DOMAIN", "example.com")
+    report = run_checks(discover(SHIPPED_ROOT), only=["welcome"])
+    assert not [f for f in report.findings if f.check == "dkim.alignment"]
+
+
+def test_sending_is_unaffected_by_checks_that_cannot_run(
+    tmp_path, smtp_server, free_port, key_pair
+):
+    app = make_app(
+        tmp_path,
+        smtp_server,
+        key_pair,
+        EMAILKIT_SPAMD=f"127.0.0.1:{free_port}",
+        EMAILKIT_CHROMIUM="/nonexistent/chromium",
+    )
+    with app.app_context():
+        welcome().send(to="ada@example.com")
+    assert verifies(received(smtp_server)[0], key_pair)
