@@ -3,6 +3,7 @@ the accessibility audit of an email (slow: spamd and Chromium), cached until a f
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from ..checks.spam import Spamd
 from ..context import Email
 from ..dkim import DOMAIN_KEY, DkimSigner, aligned
 from ..errors import ConfigError
+
+logger = logging.getLogger("emailkit.preview")
 
 
 @dataclass(frozen=True)
@@ -78,20 +81,38 @@ class DeepChecks:
         settings = {key: config.get(key) for key in _KEYS if config.get(key) is not None}
         deep = Deliverability(spam=True, a11y=True, sender=sender, config=settings)
         result: list[Report] = []
-        worker = threading.Thread(
-            target=lambda: result.append(run_checks({email: cls}, deliverability=deep)),
-            name="emailkit-deliverability",
-        )
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                result.append(run_checks({email: cls}, deliverability=deep))
+            except Exception as error:  # shown in the tab; the server goes on
+                logger.exception("deliverability checks of %s failed", email)
+                failures.append(error)
+
+        worker = threading.Thread(target=work, name="emailkit-deliverability")
         worker.start()
         worker.join()
-        if not result:  # the thread failed; its traceback is in the server log
+        if failures:
+            error = failures[0]
             report = Report(
-                findings=[Finding("error", "deliverability.failed", email, "the checks failed", "")]
+                findings=[
+                    Finding(
+                        "error",
+                        "deliverability.failed",
+                        email,
+                        f"the spam and accessibility checks failed: {type(error).__name__}: "
+                        f"{error}",
+                        "see the preview server's log",
+                    )
+                ]
             )
         else:
             report = result[0]
             report.findings = [
-                f for f in report.findings if f.check.split(".")[0] in ("spam", "a11y", "dkim")
+                f
+                for f in report.findings
+                if f.check.split(".")[0] in ("spam", "a11y", "dkim", "deliverability")
             ]
         with self._lock:
             self._reports[email] = report
@@ -112,8 +133,10 @@ def sections(report: Report, email: str, sample: str) -> dict[str, list[Finding]
     shown = [
         f for f in report.findings if f.email in (email, SETTINGS) and f.sample in (None, sample)
     ]
+    failed = [f for f in shown if f.check.startswith("deliverability.")]
     return {
-        "spam": sorted(
+        "spam": failed
+        + sorted(
             (f for f in shown if f.check.startswith("spam.")), key=lambda f: f.check != "spam.score"
         ),
         "a11y": [f for f in shown if f.check.startswith("a11y.")],
