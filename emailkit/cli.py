@@ -225,11 +225,23 @@ def _add_commands(group: click.Group) -> None:
     @click.option(
         "--format",
         "output",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", "github"]),
         default="text",
         show_default=True,
+        help="github: GitHub Actions annotations on the files and lines of the findings",
     )
     @click.option("--all", "show_all", is_flag=True, help="show info findings too")
+    @click.option(
+        "--spam",
+        is_flag=True,
+        help="score each sample with SpamAssassin's spamd (EMAILKIT_SPAMD, default "
+        "127.0.0.1:783; run it with network tests off: spamd --local)",
+    )
+    @click.option(
+        "--a11y",
+        is_flag=True,
+        help="audit each sample with axe-core in Chromium, in light, dark and inverted modes",
+    )
     @click.option(
         "--ignore",
         multiple=True,
@@ -238,27 +250,69 @@ def _add_commands(group: click.Group) -> None:
     )
     @_reports_errors
     def check_command(
-        names: tuple[str, ...], output: str, show_all: bool, ignore: tuple[str, ...]
+        names: tuple[str, ...],
+        output: str,
+        show_all: bool,
+        spam: bool,
+        a11y: bool,
+        ignore: tuple[str, ...],
     ) -> None:
         """Check the emails (all, or NAMES) for what breaks in real inboxes.
 
         Exits with 1 when any finding is an error.
         """
         from .checks import run_checks
-        from .checks.report import as_text
+        from .checks.deliverability import Deliverability
+        from .checks.report import as_github, as_text
 
         emails = _emails()
         unknown = [name for name in names if name not in emails]
         if unknown:
             raise ConfigError(f"no email {unknown[0]!r}; there are: {', '.join(emails)}")
         accepted = (*load_settings().check_ignore, *ignore)
-        report = run_checks(emails, only=names or None, ignore=accepted)
+        deep = Deliverability(spam=spam, a11y=a11y) if spam or a11y else None
+        report = run_checks(emails, only=names or None, ignore=accepted, deliverability=deep)
         if output == "json":
             click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        elif output == "github":
+            click.echo(as_github(report, _root(), show_info=show_all))
         else:
             click.echo(as_text(report, show_info=show_all), color=None)
         if report.errors:
             raise SystemExit(1)
+
+    @group.group("dkim")
+    def dkim_group() -> None:
+        """DKIM signing keys (EMAILKIT_DKIM_DOMAIN, _SELECTOR, _PRIVATE_KEY)."""
+
+    @dkim_group.command("keygen")
+    @click.option("--domain", required=True, help="the signing domain (d=), e.g. acme.com")
+    @click.option("--selector", required=True, help="the key's selector (s=), e.g. mail2026")
+    @click.option(
+        "--algorithm", type=click.Choice(["rsa", "ed25519"]), default="rsa", show_default=True
+    )
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="private key file (default: ./SELECTOR._domainkey.DOMAIN.pem); never replaced",
+    )
+    @_reports_errors
+    def dkim_keygen_command(
+        domain: str, selector: str, algorithm: str, output: Path | None
+    ) -> None:
+        """Write a new DKIM key pair and print the DNS TXT record that publishes it."""
+        from .dkim import generate, write_private_key
+
+        pair = generate(domain.lower().rstrip("."), selector, algorithm)
+        target = output or Path(f"{pair.record_name}.pem")
+        write_private_key(target, pair.private_pem)
+        click.echo(f"Wrote the private key to {target} (readable by you only). Publish:")
+        click.echo(pair.zone_line())
+        click.echo(
+            f"then set EMAILKIT_DKIM_DOMAIN={pair.domain} EMAILKIT_DKIM_SELECTOR={selector} "
+            f"EMAILKIT_DKIM_PRIVATE_KEY={target}"
+        )
 
     @group.group("i18n")
     def i18n_group() -> None:

@@ -43,6 +43,11 @@ Configuration is Flask's, with these keys (defaults in brackets):
   [``/unsubscribe``], ``EMAILKIT_UNSUBSCRIBE_MAILTO`` [the bounce address],
   ``EMAILKIT_UNSUBSCRIBE_ENDPOINT`` [True]: one-click unsubscribe for emails with a category
   (see :mod:`emailkit.unsubscribe`).
+- ``EMAILKIT_DKIM_DOMAIN``, ``EMAILKIT_DKIM_SELECTOR``, ``EMAILKIT_DKIM_PRIVATE_KEY`` [unset]:
+  sign every message sent over SMTP with DKIM (see :mod:`emailkit.dkim`); also read from the
+  environment.
+- ``EMAILKIT_SPAMD`` [``127.0.0.1:783``]: the SpamAssassin daemon ``emailkit check --spam``
+  asks; also read from the environment.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ from .bulk import deliver_many
 from .deliverylog import DeliveryLog, Recorder
 from .deliverylog import from_config as delivery_log_from_config
 from .dispatch import DISPATCHER_KEY, current_dispatcher
+from .dkim import DkimSigner
 from .errors import ConfigError
 from .mailfolder import MailFolder
 from .mime import Message
@@ -151,6 +157,7 @@ class EmailKit:
                     "in debug or testing mode mail goes to a local outbox folder instead."
                 )
             outbox = MailFolder(Path(config.get("EMAILKIT_OUTBOX") or instance / "outbox"))
+        DkimSigner.from_config(config)  # an unreadable DKIM key fails here, not at send time
         timeout = float(config.get("EMAILKIT_SMTP_TIMEOUT", 30.0))
         mail = app.extensions["mail"]
         policy = RetryPolicy(

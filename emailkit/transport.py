@@ -24,6 +24,7 @@ import flask_mail
 import idna
 from flask import current_app
 
+from .dkim import DkimSigner
 from .errors import AddressError, ConfigError
 from .mime import Message
 from .pipelining import dot_stuffed, pipelined_sendmail
@@ -96,6 +97,8 @@ class SmtpSettings:
     verify: bool = True
     allow_plaintext_auth: bool = False
     context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    #: Signs every message's bytes in ``SmtpConnection.send_raw`` (EMAILKIT_DKIM_*).
+    dkim: DkimSigner | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_app(cls, mail: Any, config: Mapping[str, Any], timeout: float) -> SmtpSettings:
@@ -116,6 +119,7 @@ class SmtpSettings:
             verify=verify,
             allow_plaintext_auth=_flag(config.get("EMAILKIT_SMTP_ALLOW_PLAINTEXT_AUTH", False)),
             context=_tls_context(cafile, verify) if (mail.use_tls or mail.use_ssl) else None,
+            dkim=DkimSigner.from_config(config),
         )
         if settings.logs_in and not (
             settings.encrypted or settings.allow_plaintext_auth or is_loopback(server)
@@ -350,6 +354,10 @@ class SmtpConnection:
             return {}
         if self.host is None:
             raise smtplib.SMTPServerDisconnected("the connection is closed")
+        # DKIM: the one place message bytes go to the wire (send, retries, bulk, Celery,
+        # resend-failed), so each is signed as sent, after folding and encoding.
+        if self.settings.dkim is not None:
+            data = self.settings.dkim.sign(data)
         envelope = {envelope_address(r): r for r in recipients}
         mail_from = envelope_address(sender)
         options: list[str] = []

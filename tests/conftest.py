@@ -658,3 +658,59 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+@dataclass
+class SpamdServer:
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+SPAMD = "/usr/sbin/spamd"
+
+
+@pytest.fixture(scope="session")
+def spamd(tmp_path_factory) -> Iterator[SpamdServer]:
+    """Debian's spamd on 127.0.0.1 and a free port, network tests off (scripts/test installs
+    it); one for the whole session: it takes seconds to load its rules."""
+    import subprocess
+    import time
+
+    from emailkit.checks.spam import Spamd, SpamdUnavailable
+
+    if not os.path.exists(SPAMD):
+        message = f"{SPAMD} is missing: apt-get install spamassassin spamd (scripts/test does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("spamd")
+    command = [SPAMD, "--local", "-x", "-i", "127.0.0.1", "-A", "127.0.0.1", "-p", str(port)]
+    command += ["-m", "1", "--min-children=1", "--min-spare=1", "--max-spare=1"]
+    command += ["--syslog=stderr", "--pidfile", str(folder / "spamd.pid")]
+    if os.geteuid() == 0:
+        command += ["-u", "nobody"]  # spamd will not run as root
+    log = (folder / "spamd.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = SpamdServer("127.0.0.1", port)
+    client = Spamd(server.host, port, timeout=10)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            client.ping()
+            break
+        except SpamdUnavailable:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(
+                    f"spamd did not start: {(folder / 'spamd.log').read_text()[-2000:]}"
+                ) from None
+            time.sleep(0.1)
+    try:
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

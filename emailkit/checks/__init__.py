@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..context import Email
+
+if TYPE_CHECKING:
+    from .deliverability import Deliverability
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -87,29 +90,40 @@ def run_checks(
     emails: dict[str, type[Email]],
     only: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    *,
+    deliverability: Deliverability | None = None,
 ) -> Report:
     """Check every email (or those named in ``only``) and every sample of each.
 
     ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts.
+    ``deliverability`` adds the spam score and the accessibility audit (:mod:`.deliverability`).
     """
-    from . import context, localized, markup, support
+    from . import alignment, context, localized, markup, support
 
     report = Report()
+    deep = deliverability.start(report) if deliverability is not None else None
     selected = set(only) if only is not None else None
     checked = []
-    for name in sorted(emails):
-        if selected is not None and name not in selected:
-            continue
-        cls = emails[name]
-        checked.append(cls)
-        report.findings.extend(context.check(cls))
-        rendered = markup.render_samples(cls, report)
-        report.findings.extend(markup.check(cls, rendered))
-        findings, scores = support.check(cls, rendered)
-        report.findings.extend(findings)
-        report.scores[name] = scores
-        report.locales[name] = cls.locales()
-        report.findings.extend(localized.check(cls, report.locales[name]))
+    try:
+        for name in sorted(emails):
+            if selected is not None and name not in selected:
+                continue
+            cls = emails[name]
+            checked.append(cls)
+            report.findings.extend(context.check(cls))
+            rendered = markup.render_samples(cls, report)
+            report.findings.extend(markup.check(cls, rendered))
+            findings, scores = support.check(cls, rendered)
+            report.findings.extend(findings)
+            report.scores[name] = scores
+            report.locales[name] = cls.locales()
+            report.findings.extend(localized.check(cls, report.locales[name]))
+            if deep is not None:
+                report.findings.extend(deep.check(cls, rendered))
+    finally:
+        if deep is not None:
+            deep.close()
+    report.findings.extend(alignment.check(deep.sender if deep else None))
     report.findings.extend(localized.check_catalogs(checked))
     accepted = tuple(ignore)
     report.findings = [

@@ -24,11 +24,13 @@ from .. import images, mjml
 from ..checks import Report, run_checks
 from ..context import Email, preview_samples
 from ..discovery import discover
+from ..dkim import DkimSigner
 from ..errors import LoadError, SampleError, TemplateError
 from ..inline import inject_css
 from ..project import PLACEHOLDER_SENDER, load_settings
 from ..templates import for_root
 from . import display
+from .deliverability import DeepChecks
 
 logger = logging.getLogger("emailkit.preview")
 # Kept for code that imported it: without a configured sender the preview shows a placeholder.
@@ -129,7 +131,16 @@ class Catalog:
         self._reports: dict[str, Report] = {}
         self._locales: dict[str, list[str]] = {}
         self._lock = threading.RLock()
+        self.signer: DkimSigner | None = None
+        self.deep = DeepChecks()
         for_root(self.root).auto_reload = True
+
+    def use_signer(self, signer: DkimSigner | None) -> None:
+        """Sign the messages shown with ``signer`` (the app's DKIM key), as sending would."""
+        with self._lock:
+            if signer != self.signer:
+                self.signer = signer
+                self._views.clear()
 
     def use_sender(self, sender: str) -> None:
         """Show messages as sent from ``sender`` (the app's default sender)."""
@@ -149,6 +160,7 @@ class Catalog:
             self._stamps = stamps
             self._views.clear()
             self._reports.clear()
+            self.deep.reset()
             self._locales.clear()
             self.version += 1
             self.problems = {}
@@ -245,6 +257,8 @@ class Catalog:
                     source = mjml.to_html(source, compiled.html_source.name or "")
                 before = inject_css(source, compiled.css)
             eml = message.as_bytes()
+            if self.signer is not None:
+                eml = self.signer.sign(eml)
             headers = display.headers(eml)
             return SampleView(
                 email=email,

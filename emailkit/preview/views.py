@@ -19,6 +19,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -35,6 +36,7 @@ from . import display, guard
 from .activity import add_activity_routes
 from .assets import add_image_routes, show_cid_images, show_inline_parts
 from .catalog import Catalog, SampleView
+from .deliverability import DkimStatus, sections, spamd_address
 from .editor import add_editor_routes
 
 
@@ -63,6 +65,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         ):
             return Response(guard.ORIGIN_REFUSED, 403, mimetype="text/plain")
         catalog.use_sender(default_sender(config.get("MAIL_DEFAULT_SENDER"), catalog.root))
+        g.emailkit_dkim = DkimStatus.of(config, catalog.sender)
+        catalog.use_signer(g.emailkit_dkim.signer)
         catalog.refresh()
         return None
 
@@ -95,6 +99,11 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         pairs = catalog.samples()
         at = pairs.index((email, sample))
         report = catalog.checks(email)
+        deep = catalog.deep.cached(email)
+        if deep is None and request.args.get("deliverability") and email in catalog.emails:
+            deep = catalog.deep.run(
+                email, catalog.emails[email], catalog.sender, current_app.config
+            )
         return render_template(
             "emailkit_preview/viewer.html",
             view=view,
@@ -102,6 +111,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             link_state={key: value for key, value in state.items() if value},
             findings=report.for_sample(email, sample),
             scores=report.scores.get(email, {}),
+            deliverability=sections(deep, email, sample) if deep is not None else None,
+            dkim=g.emailkit_dkim,
+            spamd=spamd_address(current_app.config),
             previous=pairs[at - 1] if at > 0 else None,
             next=pairs[at + 1] if at + 1 < len(pairs) else None,
             html_url=url_for(
