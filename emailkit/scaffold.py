@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import keyword
+import re
 from pathlib import Path
 
+from .discovery import is_email_name
 from .errors import ConfigError
 
 _CLASS = '''"""{title}: describe when this email is sent."""
@@ -48,7 +51,7 @@ _HTML_WITH_LAYOUT = """{{% extends "_layouts/base.html" %}}
 """
 
 _HTML_ALONE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{{{{ lang }}}}" dir="{{{{ dir }}}}">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -92,11 +95,20 @@ def scaffold_email(root: Path, name: str, *, mjml: bool = False) -> Path:
 
     With ``mjml`` the HTML part is ``body.mjml`` (see :mod:`emailkit.mjml`).
     """
+    if not is_email_name(name):
+        suggestion = re.sub(r"[^\w-]+", "_", name).strip("_") or "order_shipped"
+        raise ConfigError(
+            f"{name!r} cannot name an email: use letters, digits, '_' and '-', not starting "
+            f"with '_' (the folder name is a module's name), e.g. {suggestion!r}"
+        )
     folder = root / name
     if folder.exists():
         raise ConfigError(f"{folder} already exists; choose another name")
-    title = name.replace("_", " ").capitalize()
-    class_name = "".join(part.capitalize() for part in name.split("_"))
+    words = [word for word in re.split(r"[_-]+", name) if word]
+    title = " ".join(words).capitalize()
+    class_name = "".join(word[:1].upper() + word[1:] for word in words)
+    if not class_name.isidentifier() or keyword.iskeyword(class_name):
+        class_name = "Email" + class_name
     has_layout = (root / "_layouts" / "base.html").is_file()
     files = {
         "__init__.py": _CLASS.format(title=title, class_name=class_name),

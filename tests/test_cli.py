@@ -192,10 +192,20 @@ def test_a_syntax_error_in_an_email_module_is_one_line_naming_file_and_line(tmp_
     rewrite(
         root / "digest" / "__init__.py", "    user_name: str\n", "    user_name: str\n    oops(\n"
     )
-    for command in (["list"], ["render", "welcome"], ["check"]):
-        line = one_line_error(emailkit(*command, root=root))
-        assert line.startswith("Error: digest: digest/__init__.py, line "), line
-        assert "SyntaxError" in line and "Fix the Python code at that line" in line
+    line = one_line_error(emailkit("render", "digest", root=root))
+    assert line.startswith("Error: digest: digest/__init__.py, line "), line
+    assert "SyntaxError" in line and "Fix the Python code at that line" in line
+    # the broken email breaks only itself: the others list, render and get checked
+    assert emailkit("render", "welcome", "-p", "subject", root=root).exit_code == 0
+    listing = emailkit("list", root=root)
+    assert listing.exit_code == 1
+    assert "digest\n  (does not load: digest: digest/__init__.py, line " in listing.output
+    assert "Fix the Python code at that line" in listing.output
+    assert "  default              Welcome to Acme, Ada!" in listing.output
+    checked = emailkit("check", root=root)
+    assert checked.exit_code == 1
+    assert "does not load: SyntaxError" in checked.output
+    assert "welcome\n" in checked.output and "in 5 emails" in checked.output
 
 
 def test_a_template_that_is_not_utf8_is_one_line_naming_file_and_line(tmp_path):

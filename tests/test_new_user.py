@@ -71,7 +71,7 @@ def test_previews_returning_no_dict_of_samples_is_a_sample_error(emails_root):
 
 def test_cli_list_render_and_check_report_the_raising_sample_in_one_line(broken_root):
     listing = emailkit("list", root=broken_root.path)
-    assert listing.exit_code == 0, listing.output
+    assert listing.exit_code == 1, listing.output  # after listing the others
     assert "Traceback" not in listing.output
     assert "  (no samples: broken: broken/__init__.py, line 10: previews() raised IndexError" in (
         listing.output
@@ -126,8 +126,11 @@ def test_a_folder_name_that_cannot_name_an_email_is_one_line_saying_how_to_renam
     emails_root, name
 ):
     make(emails_root, name, GOOD, body_html="<p>hi</p>")
-    line = one_line_error(emailkit("list", root=emails_root.path))
+    line = one_line_error(emailkit("render", name, root=emails_root.path))
     assert line.startswith(f"Error: {name}: the folder name {name!r} cannot name an email. ")
+    listing = emailkit("list", root=emails_root.path)
+    assert listing.exit_code == 1
+    assert f"(does not load: {name}: the folder name {name!r} cannot name" in listing.output
     assert "Rename the folder with letters, digits, '_' and '-' only" in line
     errors: dict[str, Exception] = {}
     assert discover(emails_root.path, errors=errors) == {}

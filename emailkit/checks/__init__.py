@@ -9,12 +9,13 @@ line where it can be traced, and a one-line hint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from ..context import Email
+from ..errors import TemplateError
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -87,15 +88,21 @@ def run_checks(
     emails: dict[str, type[Email]],
     only: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    unloaded: Mapping[str, Exception] | None = None,
 ) -> Report:
     """Check every email (or those named in ``only``) and every sample of each.
 
-    ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts.
+    ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts;
+    ``unloaded`` the email folders that did not import (see :func:`~emailkit.discover`),
+    each reported as an error while the others are checked.
     """
     from . import context, localized, markup, support
 
     report = Report()
     selected = set(only) if only is not None else None
+    for name, error in sorted((unloaded or {}).items()):
+        if selected is None or name in selected:
+            report.findings.append(_unloaded(name, error))
     checked = []
     for name in sorted(emails):
         if selected is not None and name not in selected:
@@ -120,6 +127,20 @@ def run_checks(
     order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
     report.findings.sort(key=lambda f: (f.email, order[f.severity], f.sample or "", f.check))
     return report
+
+
+def _unloaded(name: str, error: Exception) -> Finding:
+    if isinstance(error, TemplateError):
+        return Finding(
+            "error",
+            "load.fails",
+            name,
+            f"does not load: {error.message}",
+            error.hint or "fix the email's module",
+            file=error.filename,
+            line=error.lineno,
+        )
+    return Finding("error", "load.fails", name, f"does not load: {error}", "fix the email")
 
 
 __all__ = ["SEVERITIES", "Finding", "Report", "Severity", "run_checks"]
