@@ -25,7 +25,7 @@ from .discovery import discover
 from .errors import ConfigError, EmailError, SampleError
 from .extension import EmailKit, kit, register_commands
 from .project import default_sender, load_settings, put_project_on_path
-from .scaffold import scaffold_email
+from .scaffold import scaffold_email, write_starter
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREVIEW_TO = "Ada Lovelace <ada@example.com>"
@@ -169,6 +169,22 @@ def _add_commands(group: click.Group) -> None:
             return
         click.echo(
             {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}[part]
+        )
+
+    @group.command("init")
+    @_reports_errors
+    def init_command() -> None:
+        """Start an emails root with a designed starter: a layout with dark mode and a
+        preheader, its stylesheet, components (button, callout, columns, details table), a
+        logo and a first email."""
+        root = _root()
+        written = write_starter(root)
+        click.echo(f"Created {root}:")
+        for path in written:
+            click.echo(f"  {path.relative_to(root).as_posix()}")
+        click.echo(
+            "Next: `emailkit preview` to see it, `emailkit new NAME` for another email, and "
+            'snapshots = "tests/snapshots" under [tool.emailkit] in pyproject.toml to test them.'
         )
 
     @group.command("new")
