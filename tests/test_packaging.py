@@ -245,11 +245,23 @@ def test_a_new_project_from_the_wheel_runs_every_command(wheel_venv, tmp_path, b
 
     (project / "tests").mkdir()
     (project / "tests" / "test_order.py").write_text(PROJECT_TEST)
-    first = _run(wheel_venv, project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    # -P: `python -m` would put the project on sys.path itself; the plugin must do it.
+    first = _run(
+        wheel_venv, project, "python", "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider"
+    )
     assert "4 passed" in first.stdout, first.stdout  # 3 snapshots written, 1 project test
     assert (project / "tests" / "snapshots" / "welcome" / "default.html").is_file()
     again = _run(
-        wheel_venv, project, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", CI="true"
+        wheel_venv,
+        project,
+        "python",
+        "-P",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        CI="true",
     )
     assert "4 passed" in again.stdout, again.stdout
 
