@@ -68,7 +68,7 @@ def test_render_prints_a_part(args, expected):
             ["render", "welcome", "-s", "nope"],
             "Error: welcome has no sample 'nope'; it has: default,",
         ),
-        (["new", "Bad-Name"], "Error: 'Bad-Name' cannot name an email"),
+        (["new", "bad name"], "Error: 'bad name' cannot name an email"),
         (["new", "welcome"], "already exists"),
     ],
 )
@@ -104,11 +104,12 @@ def test_new_scaffolds_an_email_that_renders(tmp_path):
     listed = emailkit("list", root=root).output
     assert "order_shipped\n  default              Order shipped for Ada Lovelace" in listed
     html = emailkit("render", "order_shipped", "-s", "long-name", root=root).output
-    assert "Hi Maximiliana" in html and 'class="action" style="color:#4f46e5' in html
+    assert "Hi Maximiliana" in html and 'class="button" style="' in html  # _components/button
     assert "Acme" in html  # it uses the root's shared layout
 
 
 def test_new_without_a_layout_makes_a_standalone_page(tmp_path):
+    (tmp_path / "README.md").write_text("an emails root of our own making, no layout\n")
     result = emailkit("new", "note", root=tmp_path)
     assert result.exit_code == 0, result.output
     assert "<h1 style=" in emailkit("render", "note", root=tmp_path).output

@@ -218,7 +218,7 @@ def check(cls: type[Email], samples: list[Sample]) -> tuple[list[Finding], dict[
     by_sample = {sample.name: used_features(sample) for sample in samples}
     used: set[str] = set().union(*by_sample.values())
     lines = trace.source_lines(cls)
-    mjml = cls.templates().compiled(cls._require_folder().name).mjml
+    mjml = any(name.endswith(".mjml") for name in lines)  # written in MJML, compiled by MRML
     findings: list[Finding] = []
     tally: dict[tuple[str, str], list[float]] = {client: [] for client in MAJOR_CLIENTS}
     for slug in sorted(used):
