@@ -194,6 +194,9 @@ def _dotted_name(root: Path) -> str | None:
             base = base.parent
         if not all(part.isidentifier() for part in parts):
             return None
+        taken = sys.modules.get(parts[0])
+        if taken is not None and not _points_at(taken, base / parts[0]):
+            return None  # the name is another package's (say, a second project's emails)
         if not any(_same_folder(entry, base) for entry in sys.path):
             sys.path.insert(0, str(base))
         return ".".join(parts)

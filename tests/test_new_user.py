@@ -272,11 +272,15 @@ def test_an_email_that_does_not_import_breaks_only_itself_in_the_cli(emails_root
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A project folder as the working directory; sys.path and sys.modules restored after."""
+    """A project folder as the working directory; sys.path restored and the modules imported
+    from it forgotten afterwards."""
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    yield tmp_path
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or "".join(getattr(module, "__path__", []))
+        if where.startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def test_emails_import_the_projects_code_and_load_as_its_package(project):
@@ -378,7 +382,7 @@ def test_client_support_findings_name_file_line_and_sample(emails_root):
     assert not [f for f in report.findings if f.check == "support.html-body"]
 
 
-def test_a_fresh_mjml_scaffold_and_the_starter_pass_check_without_a_warning(emails_root):
+def test_a_fresh_mjml_scaffold_and_the_starter_pass_check_without_a_warning(emails_root, project):
     assert emailkit("init", root=emails_root.path).exit_code == 0
     assert emailkit("new", "promo", "--mjml", root=emails_root.path).exit_code == 0
     assert emailkit("new", "order-shipped", root=emails_root.path).exit_code == 0
@@ -476,7 +480,7 @@ def test_the_readme_tour_shows_what_emailkit_init_writes(emails_root):
     )
 
 
-def test_the_first_new_email_in_an_empty_root_gets_the_starters_layout(emails_root):
+def test_the_first_new_email_in_an_empty_root_gets_the_starters_layout(emails_root, project):
     root = emails_root.path / "fresh"
     assert emailkit("new", "promo", root=root).exit_code == 0
     assert (root / "_layouts" / "base.html").is_file() and (root / "_assets" / "logo.png").is_file()
