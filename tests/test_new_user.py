@@ -313,7 +313,7 @@ def test_a_root_inside_a_package_loads_by_its_dotted_name(project, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["order-shipped", "2fa", "café"])
-def test_new_accepts_every_name_the_loader_accepts(emails_root, name):
+def test_new_accepts_every_name_the_loader_accepts(emails_root, name, project):
     created = emailkit("new", name, root=emails_root.path)
     assert created.exit_code == 0, created.output
     listing = emailkit("list", root=emails_root.path)
