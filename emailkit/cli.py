@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-import keyword
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,10 +24,10 @@ from .bounces_cli import add_commands as add_bounce_commands
 from .context import Email, preview_samples
 from .deliverylog_cli import add_commands as add_deliverylog_commands
 from .discovery import discover
-from .errors import ConfigError, EmailError
+from .errors import ConfigError, EmailError, SampleError
 from .extension import EmailKit, kit, register_commands
-from .project import default_sender, load_settings
-from .scaffold import scaffold_email
+from .project import default_sender, load_settings, put_project_on_path
+from .scaffold import scaffold_email, write_starter
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREVIEW_TO = "Ada Lovelace <ada@example.com>"
@@ -57,20 +55,34 @@ def _root() -> Path:
     return load_settings().root
 
 
-def _emails() -> dict[str, type[Email]]:
-    return discover(_root())
+def _emails(unloaded: dict[str, Exception] | None = None) -> dict[str, type[Email]]:
+    """The emails of the root; with ``unloaded``, a folder that does not import is recorded
+    there instead of stopping every other email."""
+    return discover(_root(), errors=unloaded)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def _sample(name: str, sample: str | None) -> tuple[type[Email], str, Email]:
-    emails = _emails()
+    unloaded: dict[str, Exception] = {}
+    emails = _emails(unloaded)
+    if name in unloaded:
+        raise unloaded[name]  # only this email is broken: the others render
     if name not in emails:
-        raise ConfigError(f"no email {name!r} under {_root()}; there are: {', '.join(emails)}")
-    previews = preview_samples(emails[name])
+        known = ", ".join(sorted([*emails, *unloaded]))
+        raise ConfigError(f"no email {name!r} under {_root()}; there are: {known}")
+    broken: dict[str, SampleError] = {}
+    previews = preview_samples(emails[name], broken)
+    if sample in broken or (sample is None and not previews and broken):
+        raise broken[sample or next(iter(broken))]
     if not previews:
         raise ConfigError(f"{name}: previews() returns no samples; add one")
     chosen = sample or ("default" if "default" in previews else next(iter(previews)))
     if chosen not in previews:
-        raise ConfigError(f"{name} has no sample {chosen!r}; it has: {', '.join(previews)}")
+        known = ", ".join([*previews, *broken])
+        raise ConfigError(f"{name} has no sample {chosen!r}; it has: {known}")
     return emails[name], chosen, previews[chosen]
 
 
@@ -100,23 +112,43 @@ def _add_commands(group: click.Group) -> None:
     @group.command("list")
     @_reports_errors
     def list_command() -> None:
-        """List every email with its samples and their subjects."""
-        for name, cls in sorted(_emails().items()):
+        """List every email with its samples and their subjects.
+
+        An email or sample that does not load, build or render is listed with the reason,
+        after the others, and the command exits with 1.
+        """
+        unloaded: dict[str, Exception] = {}
+        emails = _emails(unloaded)
+        failed = False
+        for name in sorted([*emails, *unloaded]):
+            if name in unloaded:
+                click.echo(f"{name}\n  (does not load: {_one_line(unloaded[name])})")
+                failed = True
+                continue
+            cls = emails[name]
             locales = cls.locales()
             click.echo(name + (f"  (locales: {', '.join(locales)})" if locales else ""))
+            broken: dict[str, SampleError] = {}
             try:
-                samples = preview_samples(cls)
+                samples = preview_samples(cls, broken)
             except EmailError as error:
-                click.echo(f"  (no samples: {' '.join(str(error).split())})")
+                click.echo(f"  (no samples: {_one_line(error)})")
+                failed = True
                 continue
-            if not samples:
+            if not samples and not broken:
                 click.echo("  (no samples: previews() returns none; add one)")
             for sample, email in samples.items():
                 try:
                     subject = email.render().subject
                 except EmailError as error:
-                    subject = f"(does not render: {' '.join(str(error).split())})"
+                    subject = f"(does not render: {_one_line(error)})"
+                    failed = True
                 click.echo(f"  {sample:20} {subject}")
+            for sample, problem in broken.items():
+                click.echo(f"  {sample:20} (cannot be built: {_one_line(problem)})")
+                failed = True
+        if failed:
+            raise SystemExit(1)
 
     @group.command("render")
     @click.argument("name")
@@ -147,16 +179,28 @@ def _add_commands(group: click.Group) -> None:
             {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}[part]
         )
 
+    @group.command("init")
+    @_reports_errors
+    def init_command() -> None:
+        """Start an emails root with a designed starter: a layout with dark mode and a
+        preheader, its stylesheet, components (button, callout, columns, details table), a
+        logo and a first email."""
+        root = _root()
+        written = write_starter(root)
+        click.echo(f"Created {root}:")
+        for path in written:
+            click.echo(f"  {path.relative_to(root).as_posix()}")
+        click.echo(
+            "Next: `emailkit preview` to see it, `emailkit new NAME` for another email, and "
+            'snapshots = "tests/snapshots" under [tool.emailkit] in pyproject.toml to test them.'
+        )
+
     @group.command("new")
     @click.argument("name")
     @click.option("--mjml", is_flag=True, help="write body.mjml (MJML) instead of body.html")
     @_reports_errors
     def new_command(name: str, mjml: bool) -> None:
         """Create the email folder NAME: templates, context class and two samples."""
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
-            raise ConfigError(
-                f"{name!r} cannot name an email: use lower-case letters, digits and '_'"
-            )
         created = scaffold_email(_root(), name, mjml=mjml)
         click.echo(f"Created {created}:")
         for path in sorted(created.iterdir()):
@@ -209,15 +253,28 @@ def _add_commands(group: click.Group) -> None:
     @click.argument("name")
     @click.option("--sample", "-s", help="sample name (default: 'default' or the first)")
     @click.option("--to", "to", required=True, multiple=True, help="recipient (repeatable)")
+    @click.option(
+        "--sender",
+        help="the From, e.g. 'Acme <noreply@acme.example.com>' (default: MAIL_DEFAULT_SENDER, "
+        "else sender under [tool.emailkit])",
+    )
     @click.option("--locale", "-l", help="send in this locale, e.g. fr or pt_BR")
     @_reports_errors
     def send_command(
-        name: str, sample: str | None, to: tuple[str, ...], locale: str | None
+        name: str, sample: str | None, to: tuple[str, ...], sender: str | None, locale: str | None
     ) -> None:
         """Send a sample of the email NAME through the configured SMTP server."""
         _, chosen, email = _sample(name, sample)
         with _sending_app():
-            message_id = email.send(to=list(to), locale=locale)
+            if not current_app.config.get("MAIL_DEFAULT_SENDER"):
+                sender = sender or load_settings().sender
+            if not (sender or current_app.config.get("MAIL_DEFAULT_SENDER")):
+                raise ConfigError(
+                    f"{name}: no sender to send from; pass --sender 'Acme "
+                    '<noreply@acme.example.com>\', set sender = "..." under [tool.emailkit] '
+                    "in pyproject.toml, or set MAIL_DEFAULT_SENDER"
+                )
+            message_id = email.send(to=list(to), sender=sender, locale=locale)
         click.echo(f"Sent {name}/{chosen} to {', '.join(to)}: {message_id}")
 
     @group.command("check")
@@ -265,13 +322,17 @@ def _add_commands(group: click.Group) -> None:
         from .checks.deliverability import Deliverability
         from .checks.report import as_github, as_text
 
-        emails = _emails()
-        unknown = [name for name in names if name not in emails]
+        unloaded: dict[str, Exception] = {}
+        emails = _emails(unloaded)
+        unknown = [name for name in names if name not in emails and name not in unloaded]
         if unknown:
-            raise ConfigError(f"no email {unknown[0]!r}; there are: {', '.join(emails)}")
+            known = ", ".join(sorted([*emails, *unloaded]))
+            raise ConfigError(f"no email {unknown[0]!r}; there are: {known}")
         accepted = (*load_settings().check_ignore, *ignore)
         deep = Deliverability(spam=spam, a11y=a11y) if spam or a11y else None
-        report = run_checks(emails, only=names or None, ignore=accepted, deliverability=deep)
+        report = run_checks(
+            emails, only=names or None, ignore=accepted, unloaded=unloaded, deliverability=deep
+        )
         if output == "json":
             click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         elif output == "github":
@@ -371,7 +432,7 @@ def _add_commands(group: click.Group) -> None:
 )
 @click.version_option(package_name="Flask-EmailKit")
 def main(emails: Path | None) -> None:
-    pass
+    put_project_on_path()
 
 
 emailkit_commands = AppGroup("emailkit", help="Work with the app's emails (emailkit).")

@@ -6,7 +6,6 @@ import copy
 import inspect
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,9 +14,10 @@ import flask_mail
 
 from . import fieldtypes, locales, unsubscribe
 from .dispatch import current_dispatcher, current_scheduler
-from .errors import ContextError, EmailError, SampleError, TemplateError
+from .errors import ContextError, TemplateError
 from .mime import Message, Recipient
 from .rendering import Rendered, render
+from .samples import BROKEN_SAMPLES, caller_in, preview_samples  # noqa: F401 (re-exported)
 from .templates import Templates, for_root
 
 if TYPE_CHECKING:
@@ -107,6 +107,27 @@ class Email:
 
     def __init__(self, *args: Any, **values: Any) -> None:
         cls = type(self)
+        try:
+            cls._check_values(args, values)
+        except ContextError as error:
+            deferred = BROKEN_SAMPLES.get()
+            if deferred is None:
+                raise
+            # Inside preview_samples(errors=...): this sample alone is broken; the others of
+            # the same previews() still get built.
+            deferred[id(self)] = (self, error, caller_in(cls._folder))
+            values = {name: value for name, value in values.items() if name in cls._fields}
+        for name, default in cls._fields.items():
+            if name in values:
+                value = values[name]
+            else:
+                value = copy.copy(default) if isinstance(default, (list, dict, set)) else default
+            setattr(self, name, None if value is _MISSING else value)
+
+    @classmethod
+    def _check_values(cls, args: tuple[Any, ...], values: dict[str, Any]) -> None:
+        """Raise :class:`ContextError` unless ``values`` are keyword values of the fields,
+        none missing, each of its annotated type."""
         if args:
             raise ContextError(
                 f"{cls.__name__} takes its fields as keyword arguments, "
@@ -135,12 +156,6 @@ class Email:
                         f"{cls.__name__}: field {problem}; pass a value of that type "
                         "or change the annotation."
                     )
-        for name, default in cls._fields.items():
-            if name in values:
-                value = values[name]
-            else:
-                value = copy.copy(default) if isinstance(default, (list, dict, set)) else default
-            setattr(self, name, value)
 
     @classmethod
     def _types(cls) -> dict[str, object]:
@@ -360,57 +375,6 @@ class Email:
         return self.field_values() == other.field_values()  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def preview_samples(cls: type[Email]) -> Mapping[str, Email]:
-    """``cls.previews()``, checked: a sample that raises, or a return value that is not a dict
-    of names to instances of ``cls``, is a :class:`SampleError` naming the email, the file and
-    the line in ``previews()`` (an error in one email's samples then stops only that email)."""
-    name = cls.email_name or cls.__name__
-    try:
-        samples = cls.previews()
-    except Exception as error:
-        filename, lineno = _where(error, cls._folder)
-        message = error.message if isinstance(error, TemplateError) else str(error)
-        if not isinstance(error, EmailError):
-            message = f"{type(error).__name__}: {message}"
-        raise SampleError(
-            f"previews() raised {message}".rstrip("."),
-            email=name,
-            filename=filename,
-            lineno=lineno,
-            hint="Fix that sample: previews() builds every sample for the preview, the "
-            "snapshot tests and emailkit check",
-        ) from error
-    where = f"{cls._folder.name}/__init__.py" if cls._folder else None
-    if not isinstance(samples, Mapping):
-        raise SampleError(
-            f"previews() returned a {type(samples).__name__}, not a dict",
-            email=name,
-            filename=where,
-            hint=f'Return named samples: {{"default": cls(...)}} with cls being {cls.__name__}',
-        )
-    for sample, value in samples.items():
-        if not isinstance(sample, str) or not isinstance(value, cls):
-            raise SampleError(
-                f"previews() maps {sample!r} to {type(value).__name__}, not a {cls.__name__}",
-                email=name,
-                filename=where,
-                hint=f'Return named samples: {{"default": cls(...)}} with cls being {cls.__name__}',
-            )
-    return samples
-
-
-def _where(error: BaseException, folder: Path | None) -> tuple[str | None, int | None]:
-    """The last line of ``error``'s traceback inside the email's folder, relative to the root."""
-    found: tuple[str | None, int | None] = (None, None)
-    if folder is None:
-        return found
-    for frame, lineno in traceback.walk_tb(error.__traceback__):
-        path = Path(frame.f_code.co_filename).resolve()
-        if path.is_relative_to(folder):
-            found = (path.relative_to(folder.parent).as_posix(), lineno)
-    return found
 
 
 def default_locale() -> str | None:

@@ -22,6 +22,12 @@ ROOT_VARIABLE = "EMAILKIT_ROOT"
 EMAIL_NAME = re.compile(r"\w[\w-]*")
 
 
+def is_email_name(name: str) -> bool:
+    """Whether a folder called ``name`` is loaded as an email: letters (any script), digits,
+    ``_`` and ``-``, not starting with ``_`` (those folders hold layouts and partials)."""
+    return bool(EMAIL_NAME.fullmatch(name)) and not name.startswith("_")
+
+
 def default_root() -> Path:
     """``$EMAILKIT_ROOT`` when set, else ``emails/`` in the working directory."""
     return Path(os.environ.get(ROOT_VARIABLE) or "emails").resolve()
@@ -152,20 +158,19 @@ def _relative(filename: str | None, root: Path) -> str | None:
 def _package_for(root: Path) -> str:
     """A package name under which the root's folders import as modules.
 
-    The root's own name when it is an importable package at that path (so classes are the
-    same objects the application imports), otherwise a private package pointing at it.
+    The name the application imports the root by when it is one (``emails``, or
+    ``myapp.emails`` inside a package), so classes are the same objects everywhere; a root
+    that is a package (``__init__.py``) has the folder above its top package put on
+    ``sys.path`` for that, as ``flask run`` does for an app. Otherwise a private package
+    pointing at the root.
     """
-    name = root.name
-    module = sys.modules.get(name)
-    if module is not None and _points_at(module, root):
-        return name
-    if module is None and name.isidentifier() and (root / "__init__.py").is_file():
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        locations = spec.submodule_search_locations if spec else None
-        if locations and any(Path(p).resolve() == root for p in locations):
+    name = _dotted_name(root)
+    if name is not None:
+        module = sys.modules.get(name)
+        if module is not None:
+            if _points_at(module, root):
+                return name
+        elif _importable_as(name, root):
             return name
     private = "_emailkit_root_" + hashlib.sha1(str(root).encode()).hexdigest()[:12]
     if private not in sys.modules:
@@ -173,6 +178,47 @@ def _package_for(root: Path) -> str:
         package.__path__ = [str(root)]
         sys.modules[private] = package
     return private
+
+
+def _dotted_name(root: Path) -> str | None:
+    """``emails`` for a root that is a package (or whose folder is on ``sys.path``), with its
+    enclosing packages (``myapp.emails``); None when the root cannot be imported by name.
+
+    A root with ``__init__.py`` gets the folder above its top package added to ``sys.path``.
+    """
+    parts = [root.name]
+    base = root.parent
+    if (root / "__init__.py").is_file():
+        while (base / "__init__.py").is_file() and base.parent != base:
+            parts.insert(0, base.name)
+            base = base.parent
+        if not all(part.isidentifier() for part in parts):
+            return None
+        taken = sys.modules.get(parts[0])
+        if taken is not None and not _points_at(taken, base / parts[0]):
+            return None  # the name is another package's (say, a second project's emails)
+        if not any(_same_folder(entry, base) for entry in sys.path):
+            sys.path.insert(0, str(base))
+        return ".".join(parts)
+    if root.name.isidentifier() and any(_same_folder(entry, base) for entry in sys.path):
+        return root.name  # a namespace package on the path, e.g. the project's emails/
+    return None
+
+
+def _same_folder(entry: str, folder: Path) -> bool:
+    try:
+        return Path(entry or ".").resolve() == folder
+    except (OSError, ValueError):
+        return False
+
+
+def _importable_as(name: str, root: Path) -> bool:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    locations = spec.submodule_search_locations if spec else None
+    return bool(locations) and any(Path(p).resolve() == root for p in locations or ())
 
 
 def _points_at(module: types.ModuleType, root: Path) -> bool:

@@ -4,12 +4,17 @@ A wrong type would otherwise pass construction and fail much later, deep inside 
 (Babel's ``format_currency`` given a str says ``AssertionError: .``). Only annotations whose
 meaning is plain are checked: ``str``, ``int``, ``float``, ``Decimal``, ``bool``, ``date``,
 ``datetime``, ``list[...]``, ``dict[..., ...]`` and ``Optional[...]`` / ``X | None`` of them.
-Anything else (a project's own classes, ``Any``, protocols) is taken on trust.
+The items of a list or dict are checked too: an item of a project's own class must be an
+instance of it (``list[LineItem]`` refuses ``[1, 2]`` and dicts), and a dataclass item's fields
+are checked against their own annotations (``items[0].quantity``). Anything else at the top
+(a project's own class, ``Any``, protocols) is taken on trust.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
 import sys
 import types
 import typing
@@ -55,15 +60,15 @@ def _is_simple(annotation: object) -> bool:
     return (origin is list and len(arguments) == 1) or (origin is dict and len(arguments) == 2)
 
 
-def mismatch(value: object, annotation: object, where: str) -> str | None:
+def mismatch(value: object, annotation: object, where: str, depth: int = 0) -> str | None:
     """Why ``value`` does not fit ``annotation`` (naming ``where`` inside it), or None."""
-    if annotation is Any:
+    if annotation is Any or depth > _MAX_DEPTH:
         return None
     if annotation is None or annotation is type(None):
         return None if value is None else _says(where, "None", value)
     if typing.get_origin(annotation) is None and isinstance(annotation, type):
         if annotation not in _PLAIN:
-            return None  # a project's own class: taken on trust
+            return _item_mismatch(value, annotation, where, depth) if depth else None
         accepted = _PLAIN[annotation]
         fits = isinstance(value, accepted) and not (
             isinstance(value, bool) and annotation is not bool
@@ -74,7 +79,7 @@ def mismatch(value: object, annotation: object, where: str) -> str | None:
     origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in _UNION_TYPES:
         if not _is_simple(annotation) or any(
-            mismatch(value, option, where) is None for option in arguments
+            mismatch(value, option, where, depth) is None for option in arguments
         ):
             return None
         return _says(where, _name(annotation), value)
@@ -82,7 +87,7 @@ def mismatch(value: object, annotation: object, where: str) -> str | None:
         if not isinstance(value, (list, tuple)):
             return _says(where, _name(annotation), value)
         for index, item in enumerate(value):
-            problem = mismatch(item, arguments[0], f"{where}[{index}]")
+            problem = mismatch(item, arguments[0], f"{where}[{index}]", depth + 1)
             if problem:
                 return problem
         return None
@@ -90,13 +95,48 @@ def mismatch(value: object, annotation: object, where: str) -> str | None:
         if not isinstance(value, Mapping):
             return _says(where, _name(annotation), value)
         for key, item in value.items():
-            problem = mismatch(key, arguments[0], f"a key of {where}") or mismatch(
-                item, arguments[1], f"{where}[{key!r}]"
+            problem = mismatch(key, arguments[0], f"a key of {where}", depth + 1) or mismatch(
+                item, arguments[1], f"{where}[{key!r}]", depth + 1
             )
             if problem:
                 return problem
         return None
     return None
+
+
+_MAX_DEPTH = 8  # nested lists of dataclasses holding lists...: deep enough, and no cycles
+
+
+def _item_mismatch(value: object, cls: type, where: str, depth: int) -> str | None:
+    """An item of a list or dict annotated with a project's own class: an instance of it,
+    and for a dataclass, fields that fit their annotations."""
+    try:
+        fits = isinstance(value, cls)
+    except TypeError:  # a Protocol or TypedDict cannot say: taken on trust
+        return None
+    if not fits:
+        return _says(where, _name(cls), value)
+    kind: type = type(value)
+    if not dataclasses.is_dataclass(kind):
+        return None
+    for name, annotation in _dataclass_hints(kind).items():
+        problem = mismatch(getattr(value, name, None), annotation, f"{where}.{name}", depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+@functools.cache
+def _dataclass_hints(cls: type) -> dict[str, object]:
+    """The checkable annotations of a dataclass's fields (resolved once per class)."""
+    found: dict[str, object] = {}
+    for field in dataclasses.fields(cls):
+        annotation = resolve(cls, field.type)
+        if annotation is UNCHECKED and isinstance(field.type, type):
+            annotation = field.type
+        if annotation is not UNCHECKED:
+            found[field.name] = annotation
+    return found
 
 
 def _name(annotation: object) -> str:

@@ -77,6 +77,30 @@ def load_settings(start: Path | None = None) -> ProjectSettings:
     )
 
 
+def project_folder(start: Path | None = None) -> Path:
+    """The project's root: the folder of the nearest pyproject.toml, else ``start`` (the
+    working directory)."""
+    start = (start or Path.cwd()).resolve()
+    source = find_pyproject(start)
+    return source.parent if source is not None else start
+
+
+def put_project_on_path(start: Path | None = None) -> Path:
+    """Put the project's root first on ``sys.path``, as ``flask run`` does for an app, so an
+    email's module imports the project's own code (``from models import Order``)."""
+    folder = project_folder(start)
+    if not any(_resolves_to(entry, folder) for entry in sys.path):
+        sys.path.insert(0, str(folder))
+    return folder
+
+
+def _resolves_to(entry: str, folder: Path) -> bool:
+    try:
+        return Path(entry or ".").resolve() == folder
+    except (OSError, ValueError):
+        return False
+
+
 def default_sender(configured: object = None, start: Path | None = None) -> str:
     """The From that previews and rendered ``.eml`` files show: ``configured`` (the app's
     ``MAIL_DEFAULT_SENDER``, a string or a (name, address) pair), else the environment's

@@ -24,8 +24,8 @@ import pytest
 
 from .context import Email, preview_samples
 from .discovery import discover
-from .errors import EmailError, SampleError
-from .project import ProjectSettings, load_settings
+from .errors import EmailError, LoadError, SampleError
+from .project import ProjectSettings, load_settings, put_project_on_path
 from .snapshots import Outcome, SnapshotStore
 from .templates import for_root
 
@@ -69,6 +69,13 @@ def in_ci(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emailkit_snapshot: an email snapshot test")
+    try:
+        settings = load_settings(config.rootpath)
+    except EmailError:
+        return  # reported when the snapshot tests are collected
+    if settings.snapshots is not None:
+        # As `flask run` does: the emails' modules (and the tests) import the project's code.
+        put_project_on_path(config.rootpath)
 
 
 class SnapshotMismatch(Exception):
@@ -99,7 +106,8 @@ class EmailSnapshotItem(pytest.Item):
     def runtest(self) -> None:
         state = self.config.stash[_SESSION]
         state.ran += 1
-        rendered = self.email_class.previews()[self.sample].render(self.locale)
+        samples = preview_samples(self.email_class, {})  # its broken samples have their tests
+        rendered = samples[self.sample].render(self.locale)
         outcome = state.store.check(
             self.email,
             self.sample,
@@ -139,7 +147,7 @@ class _BrokenEmails(pytest.Item):
         raise self.error
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, SampleError):
+        if isinstance(excinfo.value, (LoadError, SampleError)):
             return str(excinfo.value)
         return f"the emails could not be loaded: {excinfo.value}"
 
@@ -165,26 +173,32 @@ def pytest_collection_modifyitems(
     )
     added: list[pytest.Item] = []
     pairs: list[tuple[str, str, str | None]] = []
-    try:
-        emails = discover(settings.root)
-    except Exception as error:
+
+    def fails(name: str, error: Exception) -> None:
         added.append(
             _BrokenEmails.from_parent(
-                folder, name="test_email_snapshot[emails]", path=settings.root, error=error
+                folder, name=f"test_email_snapshot[{name}]", path=settings.root, error=error
             )
         )
+
+    unloaded: dict[str, Exception] = {}
+    try:
+        emails = discover(settings.root, errors=unloaded)
+    except Exception as error:
+        fails("emails", error)
         emails = {}
+    for name, failure in sorted(unloaded.items()):
+        fails(name, failure)  # one test per email that does not import; the others run
     for name in sorted(emails):
-        try:  # one email's broken samples fail its own test, not every email's
-            samples = preview_samples(emails[name])
+        broken_samples: dict[str, SampleError] = {}
+        try:  # one email's broken samples fail their own tests, not every email's
+            samples = preview_samples(emails[name], broken_samples)
             locales = emails[name].locales()
         except Exception as error:
-            added.append(
-                _BrokenEmails.from_parent(
-                    folder, name=f"test_email_snapshot[{name}]", path=settings.root, error=error
-                )
-            )
+            fails(name, error)
             continue
+        for sample, problem in broken_samples.items():
+            fails(f"{name}/{sample}", problem)
         pairs.extend((name, sample, locale) for sample in samples for locale in (None, *locales))
     broken = bool(added)
     state.samples = pairs

@@ -30,6 +30,7 @@ from .flatten import Flattened, Unflattenable, flatten, syntax_message
 from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
+from .textlines import TextLineBreaks
 from .texttemplate import NotCompilable, compile_text
 from .textvalues import CHECKS as TEXT_CHECKS
 from .textvalues import GeneratedText
@@ -113,7 +114,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=auto_reload,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", TextLineBreaks],
         )
         disk = compilecache.current()
         if disk is not None:

@@ -141,7 +141,14 @@ def test_client_support_warns_per_client_and_scores_each(emails_root):
     found = {f.check: f for f in findings(cls, "support")}
     assert "Outlook Windows" in found["support.css-display-flex"].message
     assert "Outlook Windows" in found["support.css-border-radius"].message
-    assert found["support.css-border-radius"].severity == "warning"
+    assert found["support.css-display-flex"].severity == "warning"
+    # square corners in Outlook are a fallback, not a failure: said, not warned
+    assert found["support.css-border-radius"].severity == "info"
+    assert "square corners" in found["support.css-border-radius"].hint
+    assert (found["support.css-display-flex"].file, found["support.css-display-flex"].line) == (
+        "note/body.html",
+        4,  # make() wraps the markup in a document
+    )
     assert "support.css-accent-color" not in found  # 'color' is not accent-color
     report = run_checks({cls.email_name: cls})
     scores = report.scores["note"]

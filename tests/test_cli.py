@@ -68,7 +68,7 @@ def test_render_prints_a_part(args, expected):
             ["render", "welcome", "-s", "nope"],
             "Error: welcome has no sample 'nope'; it has: default,",
         ),
-        (["new", "Bad-Name"], "Error: 'Bad-Name' cannot name an email"),
+        (["new", "bad name"], "Error: 'bad name' cannot name an email"),
         (["new", "welcome"], "already exists"),
     ],
 )
@@ -104,11 +104,12 @@ def test_new_scaffolds_an_email_that_renders(tmp_path):
     listed = emailkit("list", root=root).output
     assert "order_shipped\n  default              Order shipped for Ada Lovelace" in listed
     html = emailkit("render", "order_shipped", "-s", "long-name", root=root).output
-    assert "Hi Maximiliana" in html and 'class="action" style="color:#4f46e5' in html
+    assert "Hi Maximiliana" in html and 'class="button" style="' in html  # _components/button
     assert "Acme" in html  # it uses the root's shared layout
 
 
 def test_new_without_a_layout_makes_a_standalone_page(tmp_path):
+    (tmp_path / "README.md").write_text("an emails root of our own making, no layout\n")
     result = emailkit("new", "note", root=tmp_path)
     assert result.exit_code == 0, result.output
     assert "<h1 style=" in emailkit("render", "note", root=tmp_path).output
@@ -192,10 +193,20 @@ def test_a_syntax_error_in_an_email_module_is_one_line_naming_file_and_line(tmp_
     rewrite(
         root / "digest" / "__init__.py", "    user_name: str\n", "    user_name: str\n    oops(\n"
     )
-    for command in (["list"], ["render", "welcome"], ["check"]):
-        line = one_line_error(emailkit(*command, root=root))
-        assert line.startswith("Error: digest: digest/__init__.py, line "), line
-        assert "SyntaxError" in line and "Fix the Python code at that line" in line
+    line = one_line_error(emailkit("render", "digest", root=root))
+    assert line.startswith("Error: digest: digest/__init__.py, line "), line
+    assert "SyntaxError" in line and "Fix the Python code at that line" in line
+    # the broken email breaks only itself: the others list, render and get checked
+    assert emailkit("render", "welcome", "-p", "subject", root=root).exit_code == 0
+    listing = emailkit("list", root=root)
+    assert listing.exit_code == 1
+    assert "digest\n  (does not load: digest: digest/__init__.py, line " in listing.output
+    assert "Fix the Python code at that line" in listing.output
+    assert "  default              Welcome to Acme, Ada!" in listing.output
+    checked = emailkit("check", root=root)
+    assert checked.exit_code == 1
+    assert "does not load: SyntaxError" in checked.output
+    assert "welcome\n" in checked.output and "in 5 emails" in checked.output
 
 
 def test_a_template_that_is_not_utf8_is_one_line_naming_file_and_line(tmp_path):

@@ -242,3 +242,59 @@ def test_in_ci_the_fixture_fails_on_a_missing_snapshot_too(pytester, monkeypatch
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*hello/zoe: no snapshot, and in CI a missing snapshot fails:"])
     assert not (pytester.path / "tests" / "snapshots").exists()
+
+
+def test_one_failing_test_per_broken_sample_and_per_email_that_does_not_import(project):
+    write(
+        project,
+        "emails/hello/__init__.py",
+        CLASS.replace('"second": cls(name="Bob")', '"second": cls(name=2), "third": cls()'),
+    )
+    write(project, "emails/broken/__init__.py", "import nothing_called_this\n")
+    write(project, "emails/broken/subject.txt", "Hi")
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED tests/snapshots::test_email_snapshot?broken? - *",
+            "FAILED tests/snapshots::test_email_snapshot?hello/second? - *",
+            "FAILED tests/snapshots::test_email_snapshot?hello/third? - *",
+        ]
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "*hello: hello/__init__.py, line 9: sample 'second' cannot be built: Hello: field "
+            "name must be str, got int 2*",
+            "*hello: hello/__init__.py, line 9: sample 'third' cannot be built: Hello is missing "
+            "field 'name'*",
+            "*broken: broken/__init__.py, line 1: ModuleNotFoundError: No module named "
+            "'nothing_called_this'*",
+        ]
+    )
+
+
+def test_emails_import_the_projects_code_and_are_the_classes_tests_import(project, monkeypatch):
+    """No pythonpath setting: the plugin puts the project's root on sys.path, as flask run does
+    (PYTHONSAFEPATH keeps `python -m pytest` from putting it there first)."""
+    monkeypatch.setenv("PYTHONSAFEPATH", "1")
+    write(project, "shop_models.py", "GREETING = 'Hello'\n")
+    write(project, "emails/__init__.py", "")
+    write(
+        project,
+        "emails/hello/__init__.py",
+        "from shop_models import GREETING\n" + CLASS,
+    )
+    write(
+        project,
+        "tests/test_same_class.py",
+        """
+        from emailkit import discover
+        from emails.hello import Hello
+
+        def test_one_class():
+            assert discover("emails")["hello"] is Hello
+            assert Hello.__module__ == "emails.hello"
+        """,
+    )
+    result = run(project)
+    result.assert_outcomes(passed=3)

@@ -9,12 +9,13 @@ line where it can be traced, and a one-line hint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..context import Email
+from ..errors import TemplateError
 
 if TYPE_CHECKING:
     from .deliverability import Deliverability
@@ -90,19 +91,25 @@ def run_checks(
     emails: dict[str, type[Email]],
     only: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    unloaded: Mapping[str, Exception] | None = None,
     *,
     deliverability: Deliverability | None = None,
 ) -> Report:
     """Check every email (or those named in ``only``) and every sample of each.
 
-    ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts.
-    ``deliverability`` adds the spam score and the accessibility audit (:mod:`.deliverability`).
+    ``ignore`` holds check ids or patterns (``support.*``) of findings the project accepts;
+    ``unloaded`` the email folders that did not import (see :func:`~emailkit.discover`),
+    each reported as an error while the others are checked. ``deliverability`` adds the spam
+    score and the accessibility audit (:mod:`.deliverability`).
     """
     from . import alignment, context, localized, markup, support
 
     report = Report()
     deep = deliverability.start(report) if deliverability is not None else None
     selected = set(only) if only is not None else None
+    for name, error in sorted((unloaded or {}).items()):
+        if selected is None or name in selected:
+            report.findings.append(_unloaded(name, error))
     checked = []
     try:
         for name in sorted(emails):
@@ -134,6 +141,20 @@ def run_checks(
     order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
     report.findings.sort(key=lambda f: (f.email, order[f.severity], f.sample or "", f.check))
     return report
+
+
+def _unloaded(name: str, error: Exception) -> Finding:
+    if isinstance(error, TemplateError):
+        return Finding(
+            "error",
+            "load.fails",
+            name,
+            f"does not load: {error.message}",
+            error.hint or "fix the email's module",
+            file=error.filename,
+            line=error.lineno,
+        )
+    return Finding("error", "load.fails", name, f"does not load: {error}", "fix the email")
 
 
 __all__ = ["SEVERITIES", "Finding", "Report", "Severity", "run_checks"]

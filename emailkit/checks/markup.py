@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from ..context import Email, preview_samples
-from ..errors import EmailError, TemplateError
+from ..errors import EmailError, SampleError, TemplateError
 from ..images import is_local, resolve
 from ..rendering import Rendered
 from ..templates import HTML
@@ -36,8 +36,9 @@ class Sample:
 def render_samples(cls: type[Email], report: Report) -> list[Sample]:
     """Render every sample; a sample that does not render becomes an error finding."""
     samples = []
+    broken: dict[str, SampleError] = {}
     try:
-        previews = preview_samples(cls)
+        previews = preview_samples(cls, broken)
     except TemplateError as error:
         report.findings.append(
             Finding(
@@ -51,7 +52,21 @@ def render_samples(cls: type[Email], report: Report) -> list[Sample]:
             )
         )
         return []
-    if not previews:
+    for sample, problem in broken.items():
+        report.samples += 1
+        report.findings.append(
+            Finding(
+                "error",
+                "render.previews",
+                cls.email_name,
+                problem.message,
+                problem.hint or "fix the sample in previews()",
+                sample,
+                problem.filename,
+                problem.lineno,
+            )
+        )
+    if not previews and not broken:
         report.findings.append(
             Finding(
                 "warning",
@@ -125,7 +140,8 @@ def _compile_path(cls: type[Email]) -> list[Finding]:
             "compile.per-render",
             f"{part} is {how} on every render, about 100x slower: "
             + (match["why"] if match else compiled.inline_reason),
-            "move the value out of class=/style= or avoid the construct named",
+            "move the value out of class=/style=, or avoid the construct the message names, "
+            "so the template is inlined once at compile time",
             where=where,
         )
     ]

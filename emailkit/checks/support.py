@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..context import Email
-from . import Finding
+from . import Finding, Severity, trace
 from .markup import Sample
 
 DATA = Path(__file__).parent / "data" / "caniemail.json"
@@ -195,11 +195,30 @@ def _html_features(tag: str, attributes: Any) -> Iterator[str]:
         yield "html-meta-color-scheme"
 
 
+# Every HTML email has a <body>: clients that drop the element keep its content, and there is
+# nothing to change. (Its background belongs on a wrapper table, which the starter layout has.)
+_NOT_REPORTED = frozenset({"html-body"})
+# Features a client without them simply ignores, leaving an email that works: what it shows
+# instead. Reported as info, not as a warning to act on.
+_ENHANCEMENTS = {
+    "css-at-media": "clients without @media show the inlined styles (the desktop layout)",
+    "css-at-media-prefers-color-scheme": "clients without it show the light colours",
+    "html-meta-color-scheme": "clients without it ignore the tag",
+    "css-border-radius": "clients without it show square corners",
+}
+
+
 def check(cls: type[Email], samples: list[Sample]) -> tuple[list[Finding], dict[str, float]]:
-    """Findings for unsupported features, and the support score of each major client."""
-    used: set[str] = set()
-    for sample in samples:
-        used |= used_features(sample)
+    """Findings for unsupported features, and the support score of each major client.
+
+    Each finding names the file and line of the sources that write the feature, and the
+    sample when not every sample uses it. A feature no source of the author writes came from
+    MRML (an MJML email's generated styles) and is not reported; it still counts in the score.
+    """
+    by_sample = {sample.name: used_features(sample) for sample in samples}
+    used: set[str] = set().union(*by_sample.values())
+    lines = trace.source_lines(cls)
+    mjml = any(name.endswith(".mjml") for name in lines)  # written in MJML, compiled by MRML
     findings: list[Finding] = []
     tally: dict[tuple[str, str], list[float]] = {client: [] for client in MAJOR_CLIENTS}
     for slug in sorted(used):
@@ -216,26 +235,30 @@ def check(cls: type[Email], samples: list[Sample]) -> tuple[list[Finding], dict[
             elif letter == "n":
                 tally[client].append(0.0)
                 missing.append(client_name(*client))
-        if missing:
-            findings.append(
-                Finding(
-                    "warning",
-                    f"support.{slug}",
-                    cls.email_name,
-                    f"{feature['title']} is not supported by {', '.join(missing)}",
-                    f"make sure the email still works without it; see {feature['url']}",
-                )
+        if slug in _NOT_REPORTED or not (missing or partial):
+            continue
+        where = trace.locate(slug, lines)
+        if where is None and mjml:
+            continue  # MRML's own markup and styles: nothing the author can change
+        users = [name for name, features in by_sample.items() if slug in features]
+        sample = users[0] if len(users) < len(by_sample) else None
+        if missing and slug in _ENHANCEMENTS:
+            severity: Severity = "info"
+            message = f"{feature['title']} is not supported by {', '.join(missing)}"
+            hint = f"{_ENHANCEMENTS[slug]}; see {feature['url']}"
+        elif missing:
+            severity = "warning"
+            message = f"{feature['title']} is not supported by {', '.join(missing)}"
+            hint = f"make sure the email still works without it; see {feature['url']}"
+        else:
+            severity = "info"
+            message = f"{feature['title']} is only partly supported by {', '.join(partial)}"
+            hint = f"see the notes at {feature['url']}"
+        findings.append(
+            Finding.of(
+                cls, severity, f"support.{slug}", message, hint, sample, where or (None, None)
             )
-        elif partial:
-            findings.append(
-                Finding(
-                    "info",
-                    f"support.{slug}",
-                    cls.email_name,
-                    f"{feature['title']} is only partly supported by {', '.join(partial)}",
-                    f"see the notes at {feature['url']}",
-                )
-            )
+        )
     scores = {
         client_name(*client): round(100 * sum(values) / len(values), 1)
         for client, values in sorted(tally.items())

@@ -68,7 +68,8 @@ def check_generated(cls: type[Email], samples: list[Sample]) -> list[Finding]:
                     "text.per-render",
                     "the text part is converted from body.html on every render (about 1 ms "
                     f"a message): {compiled.text_reason}",
-                    "write body.txt, or change the construct named",
+                    "write body.txt, or change the construct the message names so the text can be "
+                    "compiled once",
                     where=(f"{compiled.name}/{HTML}", None),
                 )
             )

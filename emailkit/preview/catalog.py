@@ -215,12 +215,17 @@ class Catalog:
         """Every (email, sample) pair, in the order the index shows them."""
         pairs: list[tuple[str, str]] = []
         for name in sorted(self.emails):
+            broken: dict[str, SampleError] = {}
             try:
-                previews = preview_samples(self.emails[name])
+                previews = preview_samples(self.emails[name], broken)
             except Exception as error:
                 self.problems.setdefault(name, Problem.from_exception(error, self.root))
                 continue
             pairs.extend((name, sample) for sample in previews)
+            for sample, problem in broken.items():  # the email's other samples still show
+                self.problems.setdefault(
+                    f"{name}/{sample}", Problem.from_exception(problem, self.root)
+                )
         return pairs
 
     def view(self, email: str, sample: str, locale: str = "") -> SampleView:
@@ -243,7 +248,7 @@ class Catalog:
     def _render(self, email: str, sample: str, locale: str = "") -> SampleView:
         cls = self.emails[email]
         try:
-            instance = cls.previews()[sample]
+            instance = preview_samples(cls, {})[sample]
             rendered = instance.render(locale or None)
             parts = images.preview_parts(rendered.html or "", self.root, email)
             message = rendered.message(PREVIEW_RECIPIENT, sender=self.sender, attachments=parts)

@@ -29,6 +29,13 @@ _INVERSION = (
     "</style>"
 )
 
+# Elements whose text an inbox row shows apart from its neighbours' ("Sprocket 2 €10.00").
+_BLOCKS = (
+    *("address", "article", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "header"),
+    *("h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p", "pre", "section", "table"),
+    *("tbody", "td", "tfoot", "th", "thead", "tr", "ul"),
+)
+
 MODES = ("light", "dark", "inverted")
 WIDTHS = {"desktop": "800px", "mobile": "375px", "full": "100%"}
 TABS = ("html", "text", "source", "headers", "mime", "checks")
@@ -57,6 +64,9 @@ def preheader(html: str) -> str:
         return ""
     if body is None:
         return ""
+    for element in body.iter(*_BLOCKS):  # cells, rows and paragraphs read as separate words
+        element.tail = " " + (element.tail or "")
+        element.text = " " + (element.text or "")
     for element in body.iter():
         style = (element.get("style") or "").replace(" ", "").lower()
         if "display:none" in style:

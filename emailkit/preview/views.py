@@ -92,11 +92,13 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     def viewer(email: str, sample: str) -> tuple[str, int]:
         if email in catalog.problems and email not in catalog.emails:
             return _does_not_load(catalog, email, sample)
+        pairs = catalog.samples()
+        if f"{email}/{sample}" in catalog.problems and (email, sample) not in pairs:
+            return _does_not_load(catalog, email, sample, f"{email}/{sample}")
         state = _viewer_state(catalog.locales(email) if email in catalog.emails else [])
         view = _view(catalog, email, sample, state["locale"])
         if view.html is None and not view.problem and "tab" not in request.args:
             state["tab"] = "text"  # a text-only email opens on what it has
-        pairs = catalog.samples()
         at = pairs.index((email, sample))
         report = catalog.checks(email)
         deep = catalog.deep.cached(email)
@@ -237,10 +239,13 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
     return blueprint
 
 
-def _does_not_load(catalog: Catalog, email: str, sample: str) -> tuple[str, int]:
-    """The viewer of an email whose folder does not load: the error card, not a 404; the page
-    reloads by itself and shows the sample once the file is fixed."""
-    view = SampleView(email, sample, catalog.problems[email])
+def _does_not_load(
+    catalog: Catalog, email: str, sample: str, key: str | None = None
+) -> tuple[str, int]:
+    """The viewer of an email whose folder does not load, or of a sample that cannot be built
+    (``key`` names its problem): the error card, not a 404; the page reloads by itself and
+    shows the sample once the file is fixed."""
+    view = SampleView(email, sample, catalog.problems[key or email])
     page = render_template(
         "emailkit_preview/viewer.html", view=view, previous=None, next=None, failure="does not load"
     )

@@ -1,0 +1,1 @@
+"""The application's emails: one folder per email (see `emailkit list`)."""
