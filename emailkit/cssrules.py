@@ -178,6 +178,70 @@ def reaches_new_children(selector: str, document: lxml.etree._Element, parent: o
         parent.remove(probe)
 
 
+def attribute_tests(selector: str) -> set[str]:
+    """The attributes whose values ``selector`` tests (``[style*=...]``, ``.a`` tests
+    ``class``, ``#a`` tests ``id``); every attribute when cssselect cannot read it."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return {"*"}
+    found: set[str] = set()
+    for item in parsed:
+        _collect_attributes(item.parsed_tree, found)
+    return found
+
+
+def may_match_whatever(
+    selector: str, document: lxml.etree._Element, element: lxml.etree._Element, attribute: str
+) -> bool:
+    """Whether ``selector`` could match ``element`` whatever value its ``attribute`` takes:
+    the selector with its tests of that attribute dropped matches it. Errs towards ``True``."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return True
+    for item in parsed:
+        relaxed = _without_attribute(_without_positions(item.parsed_tree), attribute)
+        if element in _matches(relaxed, document):
+            return True
+    return False
+
+
+def _collect_attributes(tree: Tree | None, found: set[str]) -> None:
+    while tree is not None and not isinstance(tree, css.Element):
+        if isinstance(tree, css.CombinedSelector):
+            _collect_attributes(tree.subselector, found)
+        elif isinstance(tree, css.Attrib):
+            found.add(tree.attrib.lower())
+        elif isinstance(tree, css.Class):
+            found.add("class")
+        elif isinstance(tree, css.Hash):
+            found.add("id")
+        elif isinstance(tree, css.Negation):
+            _collect_attributes(tree.subselector, found)
+        tree = getattr(tree, "selector", None)
+
+
+def _without_attribute(tree: Tree, attribute: str) -> Tree:
+    """The selector without its tests of ``attribute``: it matches at least as much."""
+    if isinstance(tree, css.CombinedSelector):
+        return css.CombinedSelector(
+            _without_attribute(tree.selector, attribute),
+            tree.combinator,
+            _without_attribute(tree.subselector, attribute),
+        )
+    dropped = (
+        (isinstance(tree, css.Attrib) and tree.attrib.lower() == attribute)
+        or (isinstance(tree, css.Class) and attribute == "class")
+        or (isinstance(tree, css.Hash) and attribute == "id")
+    )
+    if dropped:
+        return _without_attribute(tree.selector, attribute)  # type: ignore[union-attr]
+    if isinstance(tree, (css.Class, css.Hash, css.Attrib)):
+        return _copy_with_selector(tree, _without_attribute(tree.selector, attribute))
+    return tree
+
+
 def _sibling_prefixes(tree: Tree) -> Iterator[tuple[Tree, Tree]]:
     """For each ``+``/``~``, the selector up to its right side and up to its left side."""
     while isinstance(tree, css.CombinedSelector):
