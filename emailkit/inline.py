@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import css_inline
 import lxml.etree
 import lxml.html
 
@@ -41,6 +42,7 @@ __all__ = [
     "InlinedTemplate",
     "inject_css",
     "inline_css",
+    "inline_fast",
     "inline_template",
     "inline_template_with_fragments",
 ]
@@ -76,6 +78,27 @@ def inline_css(html: str) -> str:
     Nothing is fetched: remote ``<link>`` and ``@import`` stay in the HTML for clients to load.
     """
     return Premailer().transform(html, pretty_print=False)
+
+
+def inline_fast(html: str) -> str:
+    """Inline with css_inline (Rust, 6-30x faster than premailer even with its stylesheet
+    work kept): the way for templates that never compile once, where no compiled rendering
+    has to be matched. Nothing is fetched; ``@media`` rules and remote ``<link>`` tags stay,
+    as with :func:`inline_css`. Its document differs from premailer's in details (``*``
+    rules applied, an HTML5 doctype, no ``bgcolor`` copied from styles)."""
+    return _fast_inliner().inline(html)
+
+
+def _fast_inliner() -> css_inline.CSSInliner:
+    global _FAST
+    if _FAST is None:
+        _FAST = css_inline.CSSInliner(
+            keep_at_rules=True, keep_link_tags=True, load_remote_stylesheets=False
+        )
+    return _FAST
+
+
+_FAST: css_inline.CSSInliner | None = None
 
 
 def inject_css(html: str, css: str) -> str:

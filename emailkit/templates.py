@@ -408,7 +408,12 @@ class Templates:
         except TemplateSyntaxError as error:
             return {"reason": f"the inlined template does not compile ({error.message})"}
         sites = tuple((site.ancestors, site.stylesheets) for site in inlined.sites)
-        return {"reason": None, "source": inlined.source, "code": code, "sites": sites}
+        return {
+            "reason": None,
+            "source": inlined.source,
+            "code": code,
+            "sites": sites,
+        }
 
 
 _registry: dict[Path, Templates] = {}
