@@ -31,6 +31,69 @@ def same_document(first: str, second: str) -> bool:
     return first == second or canonical(first) == canonical(second)
 
 
+def covers_head(wider: str, narrower: str) -> bool:
+    """Whether the ``<head>`` of ``wider`` holds everything the one of ``narrower`` does:
+    each of its elements and comments, and each rule of its stylesheets (``@media`` rules
+    taken apart). Extra rules are allowed: they style elements the document lacks."""
+    import lxml.html
+
+    heads = []
+    for html in (wider, narrower):
+        try:
+            heads.append(lxml.html.document_fromstring(html).find("head"))
+        except Exception:
+            return False
+    outer, inner = heads
+    if outer is None or inner is None:
+        return outer is None and inner is None
+    rules: set[str] = set()
+    nodes: set[Canonical] = set()
+    for child in outer:
+        if child.tag == "style":
+            rules.update(css_rules(child.text or ""))
+        nodes.add(_node(child))
+    for child in inner:
+        if child.tag == "style":
+            if not css_rules(child.text or "") <= rules:
+                return False
+        elif _node(child) not in nodes:
+            return False
+    return True
+
+
+def css_rules(css: str) -> set[str]:
+    """The rules of a stylesheet as whitespace-collapsed text, a rule inside ``@media`` (or
+    another grouping at-rule) prefixed with its condition."""
+    found: set[str] = set()
+    _collect_rules(_SPACE.sub(" ", css), "", found)
+    return found
+
+
+def _collect_rules(css: str, prefix: str, found: set[str]) -> None:
+    depth, start, opened = 0, 0, 0
+    for at, char in enumerate(css):
+        if char == "{":
+            if depth == 0:
+                opened = at
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                prelude, body = css[start:opened].strip(), css[opened + 1 : at]
+                if prelude.startswith("@") and "{" in body:
+                    _collect_rules(body, f"{prefix}{prelude}|", found)
+                else:
+                    declarations = ";".join(d.strip() for d in body.split(";") if d.strip())
+                    found.add(f"{prefix}{prelude}{{{declarations}}}")
+                start = at + 1
+        elif char == ";" and depth == 0:
+            if css[start:at].strip():
+                found.add(prefix + css[start:at].strip())
+            start = at + 1
+    if css[start:].strip():
+        found.add(prefix + css[start:].strip())
+
+
 def canonical(html: str) -> Canonical:
     """A comparable form of the parsed document ``html``."""
     import lxml.etree  # here: rendering from the compile cache need not import lxml

@@ -64,11 +64,18 @@ def to_html(source: str, filename: str) -> str:
     try:
         return compile_mjml(source)
     except ValueError as error:
+        message = _POSITION.sub("", str(error))
+        hint = (
+            "Check that every element is closed in every branch of the template, and that "
+            "no value holds a control character (MRML refuses them)."
+        )
+        if "unexpected token" in message:
+            hint = (
+                "MRML refuses text where only elements may stand (inside <mj-head>, between "
+                "sections or columns): check what the template or a value writes there."
+            )
         raise TemplateError(
-            f"MJML does not compile once rendered: {_POSITION.sub('', str(error))}",
-            filename=filename,
-            hint="Check that every element is closed in every branch of the template, and that "
-            "no value holds a control character (MRML refuses them).",
+            f"MJML does not compile once rendered: {message}", filename=filename, hint=hint
         ) from None
 
 

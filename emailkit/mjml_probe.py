@@ -18,7 +18,7 @@ from functools import partial
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from .documents import same_document
+from .documents import covers_head, same_document
 from .flatten import Tag, Unflattenable, raw_literal
 
 VALUES = (
@@ -82,7 +82,9 @@ def verify(
         if same_document(actual, expected):
             return True
         head_only[0] = same_document(_body(actual), _body(expected))
-        return False
+        # Compiled once, MRML saw every loop body and branch, so <head> has the styles of
+        # all of them: rules for elements this render lacks are allowed, missing ones not.
+        return head_only[0] and covers_head(actual, expected)
 
     for scenario in scenarios(tags):
         if same(scenario):
