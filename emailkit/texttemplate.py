@@ -16,13 +16,12 @@ import re
 from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
-from .text import MARKED_LINK, config, spell_link
+from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
 from .textvalues import SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "col", "embed", "source"}
-_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _LAYOUT_ATTRIBUTES = {"style", "align", "valign", "colspan", "rowspan", "width", "hidden"}
 _OPENERS = {"for", "if", "with", "filter", "macro", "call", "block", "autoescape", "trans"}
 _MIDDLES = {"else", "elif"}
@@ -74,6 +73,7 @@ def compile_text(source: str) -> str:
 
     def laid_out_with(padded: int) -> str:
         document = lxml.html.document_fromstring(html(padded, wrapped).strip())
+        prepare(document)
         _relocate(document, token, tags)
         text = Inscriptis(document, config()).get_text()
         return "\n".join(line.rstrip() for line in text.split("\n"))
@@ -145,7 +145,7 @@ def _opaque(element: Any) -> bool:
     return (
         not isinstance(element.tag, str)
         or element.tag in _VOID
-        or bool(_HIDDEN.search(element.get("style") or ""))
+        or is_hidden(element.get("style") or "")
     )
 
 
@@ -204,6 +204,7 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
 
     wrapped: set[int] = set()
     document = lxml.html.document_fromstring(html)
+    prepare(document)
     for element in document.iter():
         if not isinstance(element.tag, str):
             continue  # comments and processing instructions: their tags vanish
@@ -214,6 +215,8 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                 tag = tags[int(match.group(1))]
                 if tag.kind != "var":
                     raise NotCompilable(f"{_where(tag)} inside the {name}= attribute")
+                if name.lower() == "style" and not _lays_out(value, match.start()):
+                    continue  # a colour or a font: nothing the text layout reads
                 if name.lower() in _LAYOUT_ATTRIBUTES:
                     raise NotCompilable(f"{_where(tag)} in {name}= decides the text layout")
         preformatted = any(
@@ -242,6 +245,22 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                 elif container.tag == "tr":
                     raise NotCompilable(f"{_where(tag)} between the cells of a table row")
     return wrapped
+
+
+# The properties the text layout reads (inscriptis, and the hiding in emailkit.text).
+_LAYOUT_PROPERTIES = re.compile(
+    r"^(?:-webkit-)?(?:display|white-space|margin-(?:top|bottom|before|after)|padding-(?:left|"
+    r"start)|vertical-align|horizontal-align|mso-hide|max-height)$",
+    re.IGNORECASE,
+)
+
+
+def _lays_out(style: str, at: int) -> bool:
+    """Whether the value at ``at`` in ``style`` sets a property the text layout reads (or
+    stands where a property name goes)."""
+    declaration = style[:at].rsplit(";", 1)[-1]
+    name, colon, _ = declaration.partition(":")
+    return not colon or bool(_LAYOUT_PROPERTIES.match(name.strip()))
 
 
 def _in_columns(element: Any) -> bool:

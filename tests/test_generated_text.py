@@ -1,0 +1,65 @@
+"""The generated text part (no body.txt): hidden elements are skipped however the CSS hides
+them, and values in style attributes that the layout does not read keep it compiled."""
+
+from __future__ import annotations
+
+import pytest
+
+from emailkit import Email
+from emailkit.text import html_to_text
+
+PAGE = """<html><head><style>{css}</style></head><body>
+<span class="preheader"{style}>Your order shipped, {{{{ name }}}}</span>
+<p>Hello {{{{ name }}}},</p>
+<p style="color: {{{{ colour }}}}; font-weight: bold">your order is on its way.</p>
+</body></html>"""
+
+HIDINGS = [
+    (".preheader { display: none !important }", ""),
+    (".preheader { display: none }", ""),
+    ("", ' style="display:none !important"'),
+    (".preheader { mso-hide: all }", ""),
+    ("", ' style="max-height: 0; overflow: hidden"'),
+    ("", ' style="color: transparent; MAX-HEIGHT:0px !important"'),
+]
+
+
+def make(emails_root, css: str, style: str) -> type[Email]:
+    folder = emails_root.email(
+        "shipped", subject_txt="Shipped", body_html=PAGE.format(css=css, style=style)
+    )
+    annotations = {"name": "str", "colour": "str"}
+    return type("Shipped", (Email,), {"template": folder, "__annotations__": annotations})
+
+
+@pytest.mark.parametrize(("css", "style"), HIDINGS)
+def test_hidden_preheader_is_not_in_the_text_however_hidden(emails_root, css, style):
+    cls = make(emails_root, css, style)
+    compiled = cls.templates().compiled("shipped")
+    assert compiled.generated_text is not None, compiled.text_reason
+    rendered = cls(name="Ada", colour="#c00").render()
+    assert "Your order shipped" not in rendered.text
+    assert "Hello Ada," in rendered.text and "your order is on its way." in rendered.text
+    assert rendered.text == html_to_text(rendered.html)
+
+
+def test_per_render_conversion_skips_important_hidden_elements():
+    html = '<p style="display: none !important">pre</p><p>body</p>'
+    assert html_to_text(html) == "body\n"
+
+
+def test_a_colour_from_a_value_in_a_style_keeps_the_text_compiled(emails_root):
+    cls = make(emails_root, "", "")
+    assert cls.templates().compiled("shipped").generated_text is not None
+
+
+def test_a_value_setting_display_makes_the_text_per_render(emails_root):
+    folder = emails_root.email(
+        "shown",
+        subject_txt="x",
+        body_html='<html><body><p style="display: {{ how }}">a</p></body></html>',
+    )
+    cls = type("Shown", (Email,), {"template": folder, "__annotations__": {"how": "str"}})
+    compiled = cls.templates().compiled("shown")
+    assert compiled.generated_text is None and "decides the text layout" in compiled.text_reason
+    assert cls(how="none").render().text == html_to_text(cls(how="none").render().html)
