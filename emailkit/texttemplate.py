@@ -17,7 +17,7 @@ from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
 from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
-from .textvalues import SOFT
+from .textvalues import NARROW, SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
@@ -26,7 +26,7 @@ _LAYOUT_ATTRIBUTES = {"style", "align", "valign", "colspan", "rowspan", "width",
 _OPENERS = {"for", "if", "with", "filter", "macro", "call", "block", "autoescape", "trans"}
 _MIDDLES = {"else", "elif"}
 _TRANSPARENT = {"block", "endblock", "with", "endwith", "set"}
-_PAD = "w" * 40
+_PAD = "w" * NARROW
 _WHITE_SPACE_PRE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
 
 
@@ -78,7 +78,7 @@ def compile_text(source: str) -> str:
         text = Inscriptis(document, config()).get_text()
         return "\n".join(line.rstrip() for line in text.split("\n"))
 
-    wrapped = _place(html(-1, set()), token, tags)
+    wrapped, columned = _place(html(-1, set()), token, tags)
     laid_out = laid_out_with(-1)
     canonical = _canonical(laid_out, token)
     if any(_canonical(laid_out_with(padded), token) != canonical for padded in (0, 1)):
@@ -96,7 +96,7 @@ def compile_text(source: str) -> str:
         return spell_link(match.group(1), match.group(2))
 
     laid_out = MARKED_LINK.sub(spell_static, laid_out)
-    return "".join(prelude) + _template(laid_out, token, tags)
+    return "".join(prelude) + _template(laid_out, token, tags, columned)
 
 
 def _is_blank(part: str | Tag) -> bool:
@@ -197,12 +197,14 @@ def _where(tag: Tag) -> str:
     return tag.text
 
 
-def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
-    """Refuse tags where the text cannot follow them; the statements between table rows,
-    which must be wrapped in a row of their own to stay in place."""
+def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> tuple[set[int], set[int]]:
+    """Refuse tags where the text cannot follow them; return the statements between table
+    rows, which must be wrapped in a row of their own to stay in place, and the tags in
+    tables with several columns (whose values are checked to be no wider than tried)."""
     import lxml.html
 
     wrapped: set[int] = set()
+    columned: set[int] = set()
     document = lxml.html.document_fromstring(html)
     prepare(document)
     for element in document.iter():
@@ -232,10 +234,14 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                 index = int(match.group(1))
                 tag = tags[index]
                 if _in_columns(container):
-                    raise NotCompilable(
-                        f"{_where(tag)} is in a table with several columns, laid out as "
-                        "wide as their values"
-                    )
+                    if not _spacer_columns(container):
+                        raise NotCompilable(
+                            f"{_where(tag)} is in a table with several columns, laid out as "
+                            "wide as their values"
+                        )
+                    # A layout table whose other cells are empty: compile_text lays the page
+                    # out with placeholders of two widths, refusing it if the text moves.
+                    columned.add(index)
                 if preformatted or (container is element and _preformatted(element)):
                     raise NotCompilable(f"{_where(tag)} in preformatted text")
                 if container.tag in _TABLE_STRUCTURE:
@@ -244,7 +250,7 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                     wrapped.add(index)
                 elif container.tag == "tr":
                     raise NotCompilable(f"{_where(tag)} between the cells of a table row")
-    return wrapped
+    return wrapped, columned
 
 
 # The properties the text layout reads (inscriptis, and the hiding in emailkit.text).
@@ -261,6 +267,24 @@ def _lays_out(style: str, at: int) -> bool:
     declaration = style[:at].rsplit(";", 1)[-1]
     name, colon, _ = declaration.partition(":")
     return not colon or bool(_LAYOUT_PROPERTIES.match(name.strip()))
+
+
+_ALIGNED = {"center", "right", "middle"}
+
+
+def _spacer_columns(element: Any) -> bool:
+    """Whether every table around ``element`` with several columns has content in one cell
+    of each row at most (the others empty spacers, as layout tables have)."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag == "center" or (ancestor.get("align") or "").lower() in _ALIGNED:
+            return False  # centred or right-aligned: the value's width moves the text
+        if ancestor.tag != "table":
+            continue
+        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
+            cells = row.xpath("./td | ./th")
+            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
+                return False
+    return True
 
 
 def _in_columns(element: Any) -> bool:
@@ -335,7 +359,9 @@ def _check_vanished(tags: list[Tag], found: set[int]) -> None:
         raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
 
 
-def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
+def _template(
+    laid_out: str, token: re.Pattern[str], tags: list[Tag], columned: set[int] = frozenset()
+) -> str:
     out: list[str] = []
     for line in laid_out.split("\n"):
         matches = list(token.finditer(line))
@@ -367,6 +393,7 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
                     solid_start=not before.strip(" ") or before[-1] in (" ", SOFT),
                     # A line of values alone must not be empty: an empty element has no line.
                     solid_end=after == " " or following or only_tags,
+                    narrow=int(match.group(1)) in columned,
                 )
             )
             pos = match.end()
@@ -399,15 +426,17 @@ def _literal(text: str) -> str:
     return "{{ '" + escaped + "' }}"
 
 
-def _tag_source(tag: Tag, *, solid_start: bool = False, solid_end: bool = False) -> str:
+def _tag_source(
+    tag: Tag, *, solid_start: bool = False, solid_end: bool = False, narrow: bool = False
+) -> str:
     """The tag for the text template: whitespace control off, values checked (see
-    :func:`_checker`)."""
+    :func:`_checker`; in a table with several columns, no wider than the compiler tried)."""
     check = {
         (False, False): "_ek_text",
         (True, False): "_ek_start",
         (False, True): "_ek_end",
         (True, True): "_ek_solid",
-    }[solid_start, solid_end]
+    }[solid_start, solid_end] + ("|_ek_narrow" if narrow else "")
     if tag.kind == "var":
         return "{{ (" + tag.body + ")|" + check + " }}"
     if tag.kind == "trans":

@@ -63,3 +63,33 @@ def test_a_value_setting_display_makes_the_text_per_render(emails_root):
     compiled = cls.templates().compiled("shown")
     assert compiled.generated_text is None and "decides the text layout" in compiled.text_reason
     assert cls(how="none").render().text == html_to_text(cls(how="none").render().html)
+
+
+SPACER_LAYOUT = """<html><body><table><tr><td></td><td class="container">
+<p>Hi {{ name }},</p><p>{{ note }}</p>
+</td><td></td></tr></table></body></html>"""
+
+
+@pytest.mark.parametrize("note", ["short", "x" * 170, "wide " * 50, ""])
+def test_layout_tables_with_empty_side_columns_keep_the_text_compiled(emails_root, note):
+    folder = emails_root.email("spaced", subject_txt="x", body_html=SPACER_LAYOUT)
+    annotations = {"name": "str", "note": "str"}
+    cls = type("Spaced", (Email,), {"template": folder, "__annotations__": annotations})
+    compiled = cls.templates().compiled("spaced")
+    assert compiled.generated_text is not None, compiled.text_reason
+    rendered = cls(name="Ada", note=note).render()
+    assert rendered.text == html_to_text(rendered.html)
+
+
+def test_columns_whose_width_a_value_decides_are_converted_per_render(emails_root):
+    folder = emails_root.email(
+        "receipt",
+        subject_txt="x",
+        body_html="<html><body><table><tr><td>{{ item }}</td><td>$1</td></tr>"
+        "<tr><td>Total</td><td>$2</td></tr></table></body></html>",
+    )
+    cls = type("Receipt", (Email,), {"template": folder, "__annotations__": {"item": "str"}})
+    compiled = cls.templates().compiled("receipt")
+    assert compiled.generated_text is None and "several columns" in compiled.text_reason
+    rendered = cls(item="Tea").render()
+    assert rendered.text == html_to_text(rendered.html) == "Tea    $1\nTotal  $2\n"
