@@ -360,7 +360,10 @@ def _check_vanished(tags: list[Tag], found: set[int]) -> None:
 
 
 def _template(
-    laid_out: str, token: re.Pattern[str], tags: list[Tag], columned: set[int] = frozenset()
+    laid_out: str,
+    token: re.Pattern[str],
+    tags: list[Tag],
+    columned: frozenset[int] | set[int] = frozenset(),
 ) -> str:
     out: list[str] = []
     for line in laid_out.split("\n"):
