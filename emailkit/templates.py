@@ -30,6 +30,7 @@ from .flatten import Flattened, Tag, Unflattenable, flatten, syntax_message
 from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
+from .texttables import FILTERS as TABLE_FILTERS
 from .texttemplate import NotCompilable, compile_text
 from .textvalues import CHECKS as TEXT_CHECKS
 from .textvalues import GeneratedText
@@ -127,7 +128,7 @@ class Templates:
         self.subject_env = self.env.overlay(finalize=_single_line)
         # The generated text part: same syntax, no HTML escaping, values checked as printed.
         self.text_env = self.env.overlay(autoescape=False)
-        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS}
+        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS, **TABLE_FILTERS}
         self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload

@@ -17,6 +17,7 @@ from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
 from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
+from .texttables import cell_alignment, plain_table
 from .textvalues import NARROW, SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
@@ -34,8 +35,9 @@ class NotCompilable(Exception):
     """The text of this HTML template cannot be a template; the message says why."""
 
 
-def compile_text(source: str) -> str:
-    """Template source for the text of ``source``, a CSS-inlined HTML template."""
+def compile_text(source: str, *, cell: bool = False) -> str:
+    """Template source for the text of ``source``, a CSS-inlined HTML template (``cell``:
+    the content of a table cell, whose edge lines :mod:`emailkit.texttables` drops)."""
     import lxml.html  # compile time only: a process with warm caches never loads them
     from inscriptis.html_engine import Inscriptis
 
@@ -74,11 +76,13 @@ def compile_text(source: str) -> str:
     def laid_out_with(padded: int) -> str:
         document = lxml.html.document_fromstring(html(padded, wrapped).strip())
         prepare(document)
+        _lay_out_at_render(document, value_tables, token, tags, prefix)
         _relocate(document, token, tags)
         text = Inscriptis(document, config()).get_text()
         return "\n".join(line.rstrip() for line in text.split("\n"))
 
-    wrapped, columned = _place(html(-1, set()), token, tags)
+    value_tables: dict[int, int] = {}  # ordinal among the tables -> its tag, once made
+    wrapped, columned = _place(html(-1, set()), token, tags, value_tables)
     laid_out = laid_out_with(-1)
     canonical = _canonical(laid_out, token)
     if any(_canonical(laid_out_with(padded), token) != canonical for padded in (0, 1)):
@@ -87,7 +91,7 @@ def compile_text(source: str) -> str:
             "or aligned cells around a tag)"
         )
     found = [int(match.group(1)) for match in token.finditer(laid_out)]
-    _check_order(tags, found)
+    _check_order(tags, [index for index in found if tags[index].kind != "table"])
     _check_vanished(tags, set(found))
 
     def spell_static(match: re.Match[str]) -> str:
@@ -96,7 +100,7 @@ def compile_text(source: str) -> str:
         return spell_link(match.group(1), match.group(2))
 
     laid_out = MARKED_LINK.sub(spell_static, laid_out)
-    return "".join(prelude) + _template(laid_out, token, tags, columned)
+    return "".join(prelude) + _template(laid_out, token, tags, columned, lenient=cell)
 
 
 def _is_blank(part: str | Tag) -> bool:
@@ -197,7 +201,79 @@ def _where(tag: Tag) -> str:
     return tag.text
 
 
-def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> tuple[set[int], set[int]]:
+def _lay_out_at_render(
+    document: Any,
+    value_tables: dict[int, int],
+    token: re.Pattern[str],
+    tags: list[Tag],
+    prefix: str,
+) -> None:
+    """Put a placeholder in place of each table whose columns values size: the text
+    template writes its cells there, laid out at render time (:mod:`emailkit.texttables`)."""
+    import lxml.html
+
+    if not value_tables:
+        return
+    tables = document.xpath("//table")
+    for ordinal in sorted(value_tables):
+        table = tables[ordinal]
+        if value_tables[ordinal] < 0:
+            value_tables[ordinal] = len(tags)
+            tags.append(_table_tag(table, token, tags))
+        word = f"{prefix}{value_tables[ordinal]}y"
+        placeholder = lxml.html.fromstring(f"<table><tr><td>{word}</td></tr></table>")
+        placeholder.tail = table.tail
+        table.getparent().replace(table, placeholder)
+
+
+def _table_tag(table: Any, token: re.Pattern[str], tags: list[Tag]) -> Tag:
+    """The text template of ``table``: its rows, each cell its own text template."""
+    import lxml.html
+
+    def statement_of(row: Any) -> int | None:
+        cells = list(row)
+        text = (cells[0].text or "").strip() if len(cells) == 1 and not len(cells[0]) else ""
+        match = token.fullmatch(text)
+        return int(match.group(1)) if match and tags[int(match.group(1))].kind == "stmt" else None
+
+    first = token.search(lxml.html.tostring(table, encoding="unicode"))
+    where = tags[int(first.group(1))] if first else Tag("stmt", "a table", 0)
+    reason = plain_table(table, lambda row: statement_of(row) is not None)
+    if reason is not None:
+        raise NotCompilable(
+            f"{_where(where)} is in a table with several columns, laid out as wide as their "
+            f"values ({reason})"
+        )
+    out = ["{%+ filter _ek_table(" + _INDENT + ") +%}"]
+    rows = [
+        row
+        for child in table
+        for row in (child if child.tag in ("thead", "tbody", "tfoot") else [child])
+        if row.tag == "tr"
+    ]
+    for row in rows:
+        index = statement_of(row)
+        if index is not None:
+            out.append(_tag_source(tags[index]))
+            continue
+        for cell in row:
+            inner = (cell.text or "") + "".join(
+                lxml.html.tostring(child, encoding="unicode") for child in cell
+            )
+            # Literal braces stay text; the placeholders become their tags again.
+            inner = inner.replace("{", "&#123;")
+            source = token.sub(lambda m: tags[int(m.group(1))].text, inner)
+            text = compile_text(f"<table><tr><td>{source}</td></tr></table>", cell=True)
+            alignment = cell_alignment(cell)
+            out.append(f"{{%+ filter _ek_cell('{alignment}') +%}}{text}{{%+ endfilter +%}}")
+        out.append("{{ '\\x1e' }}")
+    out.append("{%+ endfilter +%}")
+    return Tag("table", "".join(out), where.lineno, where.origin)
+
+
+def _place(
+    html: str, token: re.Pattern[str], tags: list[Tag], value_tables: dict[int, int]
+) -> tuple[set[int], set[int]]:
     """Refuse tags where the text cannot follow them; return the statements between table
     rows, which must be wrapped in a row of their own to stay in place, and the tags in
     tables with several columns (whose values are checked to be no wider than tried)."""
@@ -233,12 +309,18 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> tuple[set[int]
             for match in token.finditer(text):
                 index = int(match.group(1))
                 tag = tags[index]
-                if _in_columns(container):
-                    if not _spacer_columns(container):
+                in_cell = container.tag not in _TABLE_STRUCTURE and container.tag not in _ROWS
+                if in_cell and _in_columns(container) and not _spacer_columns(container):
+                    table = _column_table(container)
+                    if table is None:  # centred in a layout table
                         raise NotCompilable(
                             f"{_where(tag)} is in a table with several columns, laid out as "
                             "wide as their values"
                         )
+                    # Columns as wide as their values: laid out when the template renders.
+                    value_tables.setdefault(document.xpath("//table").index(table), -1)
+                    continue
+                if _in_columns(container):
                     # A layout table whose other cells are empty: compile_text lays the page
                     # out with placeholders of two widths, refusing it if the text moves.
                     columned.add(index)
@@ -270,6 +352,19 @@ def _lays_out(style: str, at: int) -> bool:
 
 
 _ALIGNED = {"center", "right", "middle"}
+_INDENT = "\x00indent\x00"
+
+
+def _column_table(element: Any) -> Any | None:
+    """The innermost table around ``element`` with content in several cells of a row."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag != "table":
+            continue
+        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
+            cells = row.xpath("./td | ./th")
+            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
+                return ancestor
+    return None
 
 
 def _spacer_columns(element: Any) -> bool:
@@ -364,6 +459,8 @@ def _template(
     token: re.Pattern[str],
     tags: list[Tag],
     columned: frozenset[int] | set[int] = frozenset(),
+    *,
+    lenient: bool = False,
 ) -> str:
     out: list[str] = []
     for line in laid_out.split("\n"):
@@ -373,7 +470,7 @@ def _template(
         if only_tags and kinds == {True}:
             out.extend(_tag_source(tags[int(m.group(1))]) for m in matches)
             continue
-        if only_tags and len(kinds) > 1:
+        if only_tags and len(kinds) > 1 and not lenient:
             first = tags[int(matches[0].group(1))]
             raise NotCompilable(f"{_where(first)} opens a line of tags only, which may be empty")
         pos = 0
@@ -388,6 +485,10 @@ def _template(
                     right=tag.kind == "stmt",
                 )
             out.append(_literal(before))
+            if tag.kind == "table":
+                out.append(tag.text.replace(_INDENT, repr(before)))
+                pos = match.end()
+                continue
             after = line[match.end() : match.end() + 1]
             following = number + 1 < len(matches) and matches[number + 1].start() == match.end()
             out.append(

@@ -1,0 +1,117 @@
+"""Tables whose column widths values decide, laid out when the text template renders.
+
+inscriptis lays a table out as aligned columns, each as wide as its widest cell, so a value in
+one cell moves the cells after it. Rather than convert the whole HTML on every render, the
+compiled text template writes such a table as its cells (each cell's own text template, with
+its alignment) between markers, and :func:`lay_out` pads them into columns the way inscriptis
+does (widths from the rendered cells, cells aligned in their column and row, joined by two
+spaces). Only plain tables are done so: cells holding inline content (no block, no nested
+table), no ``colspan``/``rowspan``; :func:`plain_table` says which.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .textvalues import SOFT
+
+CELL, ROW = "\x1f", "\x1e"
+_ALIGN = {"left": "<", "right": ">", "center": "^"}
+_ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
+_VALIGN = {"top": "0", "middle": "1", "bottom": "2"}
+_INLINE = {"span", "b", "strong", "i", "em", "a", "br", "small", "code", "font", "u", "sup", "sub"}
+_SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
+_SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
+
+
+def plain_table(table: Any, is_statement_row: Any) -> str | None:
+    """Why ``table`` cannot be laid out at render time, or None when it can."""
+    for row in _rows(table, is_statement_row):
+        if row is None:
+            continue
+        for cell in row:
+            if cell.tag not in ("td", "th") or cell.get("colspan") or cell.get("rowspan"):
+                return "a cell spanning columns"
+            for inner in cell.iter():
+                if inner is not cell and isinstance(inner.tag, str) and inner.tag not in _INLINE:
+                    return f"a <{inner.tag}> inside a cell"
+    return None
+
+
+def _rows(table: Any, is_statement_row: Any) -> list[Any]:
+    """The table's rows in order, ``None`` for a row that only wraps a statement."""
+    rows: list[Any] = []
+    for child in table:
+        if child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(None if is_statement_row(row) else list(row) for row in child)
+        elif child.tag == "tr":
+            rows.append(None if is_statement_row(child) else list(child))
+    return rows
+
+
+def cell_alignment(cell: Any) -> str:
+    """The cell's horizontal and vertical alignment as inscriptis reads them (its own
+    ``align``, ``valign`` and ``style`` attributes, in their order), e.g. ``">1"``."""
+    align, valign = "<", "1"
+    for element in (cell,):
+        for name, value in element.attrib.items():
+            if name == "style":
+                for directive in value.lower().split(";"):
+                    key, _, setting = (s.strip() for s in directive.partition(":"))
+                    key = key.replace("-webkit-", "")
+                    if key == "horizontal-align" and setting in _ALIGN:
+                        align = _ALIGN[setting]
+                    elif key == "vertical-align" and setting in _VALIGN:
+                        valign = _VALIGN[setting]
+            elif name == "align" and value in _ALIGN:
+                align = _ALIGN[value]
+            elif name == "valign" and value in _VALIGN:
+                valign = _VALIGN[value]
+    return align + valign
+
+
+def cell(rendered: str, alignment: str) -> str:
+    """A rendered cell template as one cell: soft spaces resolved, its edge lines dropped."""
+    if SOFT in rendered:
+        rendered = _SOFT_LINE_START.sub(r"\1", rendered)
+        rendered = _SOFT_RUN.sub(" ", rendered)
+    lines = [line.rstrip() for line in rendered.strip("\n").split("\n")]
+    return alignment + "\n".join(lines) + CELL
+
+
+def lay_out(rendered: str, indent: str) -> str:
+    """The table of rendered rows and cells as inscriptis lays it out."""
+    rows: list[list[tuple[str, int, list[str]]]] = []
+    for text in rendered.split(ROW)[:-1]:
+        cells = text.split(CELL)[:-1]
+        rows.append([(c[0], int(c[1]), c[2:].split("\n")) for c in cells])
+    if not rows:
+        return ""
+    heights = [max((len(lines) for _, _, lines in row), default=0) for row in rows]
+    widths: list[int] = []
+    for row in rows:
+        for column, (_, _, lines) in enumerate(row):
+            width = max(len(line) for line in lines)
+            if column == len(widths):
+                widths.append(width)
+            else:
+                widths[column] = max(widths[column], width)
+    out: list[str] = []
+    for row, height in zip(rows, heights, strict=True):
+        columns = []
+        for column, (align, valign, lines) in enumerate(row):
+            width = widths[column]
+            top = (height - len(lines)) * valign // 2
+            padded = [" " * width] * top
+            padded += [_ALIGNED[align](line, width) for line in lines]
+            padded += [" " * width] * (height - len(padded))
+            columns.append(padded)
+        out.extend("  ".join(parts) for parts in zip(*columns, strict=False))
+    return ("\n" + indent).join(out)
+
+
+FILTERS = {
+    "_ek_cell": lambda value, alignment: cell(str(value), alignment),
+    "_ek_table": lambda value, indent: lay_out(str(value), indent),
+}
