@@ -4,7 +4,8 @@ Compiled and per-render HTML are compared after parsing, not as text: an optiona
 written one way and left out the other (``<li></li><li>``), attribute order or quoting, runs
 of whitespace, or a ``style`` written ``a:b;c:d`` against ``a: b; c: d`` make no difference to
 the document a client builds. What is compared: the element tree; each element's attributes
-(URLs with non-ASCII characters percent-encoded); its inline style as declarations (property
+(URLs with non-ASCII characters percent-encoded, legacy colours such as ``bgcolor="#c00"``
+expanded); its inline style as declarations (property
 names lower-cased, values with whitespace collapsed and quotes made alike, a later declaration
 of a property replacing an earlier one); its text with whitespace collapsed (text of
 whitespace only between elements dropped); and comments (Outlook's conditional comments
@@ -20,6 +21,9 @@ _SPACE = re.compile(r"\s+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # Attributes holding a URL, where a browser reads "é" and "%C3%A9" alike (libxml2, under
 # premailer, writes non-ASCII characters of these attributes percent-encoded).
+# Legacy colour attributes (premailer writes bgcolor from background-color, expanded).
+_COLOUR_ATTRIBUTES = {"bgcolor", "color", "text", "link", "vlink", "alink"}
+_SHORT_HEX = re.compile(r"#[0-9a-f]{3}")
 _URL_ATTRIBUTES = {"href", "src", "action", "background", "cite", "longdesc", "usemap"}
 _IMPORTANT = re.compile(r"\s*!\s*important\s*$", re.IGNORECASE)
 
@@ -151,6 +155,14 @@ def _split(style: str) -> list[str]:
     return out
 
 
+def _colour(value: str) -> str:
+    """A legacy colour attribute as a browser reads it: ``#c00`` is ``#cc0000``."""
+    value = value.strip().lower()
+    if _SHORT_HEX.fullmatch(value):
+        return "#" + "".join(digit * 2 for digit in value[1:])
+    return value
+
+
 def _percent_encoded(match: re.Match[str]) -> str:
     return "".join(f"%{byte:02X}" for byte in match.group().encode())
 
@@ -170,6 +182,9 @@ def _node(element: Any) -> Canonical:
     for name, value in element.attrib.items():
         if name.lower() == "style":
             attributes.append((name.lower(), style_declarations(value)))
+        elif name.lower() in _COLOUR_ATTRIBUTES:
+            if _colour(value) not in ("", "transparent"):  # a browser ignores those
+                attributes.append((name.lower(), _colour(value)))
         elif name.lower() in _URL_ATTRIBUTES:
             attributes.append((name.lower(), _NON_ASCII.sub(_percent_encoded, value.strip())))
         else:
