@@ -76,31 +76,40 @@ def cell(rendered: str, alignment: str) -> str:
     if SOFT in rendered:
         rendered = _SOFT_LINE_START.sub(r"\1", rendered)
         rendered = _SOFT_RUN.sub(" ", rendered)
-    lines = [line.rstrip() for line in rendered.strip("\n").split("\n")]
-    return alignment + "\n".join(lines) + CELL
+    text = rendered.strip("\n")
+    lines = text.split("\n") if "\n" in text else None
+    text = text.rstrip() if lines is None else "\n".join(line.rstrip() for line in lines)
+    return alignment + text + CELL
 
 
 def lay_out(rendered: str, indent: str) -> str:
     """The table of rendered rows and cells as inscriptis lays it out."""
-    rows: list[list[tuple[str, int, list[str]]]] = []
-    for text in rendered.split(ROW)[:-1]:
-        cells = text.split(CELL)[:-1]
-        rows.append([(c[0], int(c[1]), c[2:].split("\n")) for c in cells])
+    rows = [[(c[0], c[1], c[2:]) for c in text.split(CELL)[:-1]] for text in rendered.split(ROW)]
+    rows.pop()  # after the last row marker
     if not rows:
         return ""
-    heights = [max((len(lines) for _, _, lines in row), default=0) for row in rows]
     widths: list[int] = []
     for row in rows:
-        for column, (_, _, lines) in enumerate(row):
-            width = max(len(line) for line in lines)
+        for column, (_, _, text) in enumerate(row):
+            width = len(text) if "\n" not in text else max(map(len, text.split("\n")))
             if column == len(widths):
                 widths.append(width)
-            else:
-                widths[column] = max(widths[column], width)
+            elif width > widths[column]:
+                widths[column] = width
     out: list[str] = []
-    for row, height in zip(rows, heights, strict=True):
+    for row in rows:
+        if not any("\n" in text for _, _, text in row):  # one line, the common case
+            out.append(
+                "  ".join(
+                    _ALIGNED[align](text, widths[column])
+                    for column, (align, _, text) in enumerate(row)
+                )
+            )
+            continue
+        cells = [(align, int(valign), text.split("\n")) for align, valign, text in row]
+        height = max(len(lines) for _, _, lines in cells)
         columns = []
-        for column, (align, valign, lines) in enumerate(row):
+        for column, (align, valign, lines) in enumerate(cells):
             width = widths[column]
             top = (height - len(lines)) * valign // 2
             padded = [" " * width] * top
