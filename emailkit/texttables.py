@@ -16,7 +16,9 @@ from typing import Any
 
 from .textvalues import SOFT
 
-CELL, ROW = "\x1f", "\x1e"
+# Markers the text template writes around each cell (its alignment after the start) and after
+# each row; values holding them are converted per render (emailkit.textvalues).
+CELL_START, CELL, ROW = "\x1d", "\x1f", "\x1e"
 _ALIGN = {"left": "<", "right": ">", "center": "^"}
 _ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
 _VALIGN = {"top": "0", "middle": "1", "bottom": "2"}
@@ -71,20 +73,23 @@ def cell_alignment(cell: Any) -> str:
     return align + valign
 
 
-def cell(rendered: str, alignment: str) -> str:
-    """A rendered cell template as one cell: soft spaces resolved, its edge lines dropped."""
-    if SOFT in rendered:
-        rendered = _SOFT_LINE_START.sub(r"\1", rendered)
-        rendered = _SOFT_RUN.sub(" ", rendered)
-    text = rendered.strip("\n")
+def _cell(rendered: str) -> tuple[str, str, str]:
+    """A rendered cell (alignment, then content) as (align, valign, text): soft spaces
+    resolved, its edge lines dropped, no spaces at its lines' ends."""
+    rendered = rendered[rendered.index(CELL_START) + 1 :]
+    align, valign, text = rendered[0], rendered[1], rendered[2:]
+    if SOFT in text:
+        text = _SOFT_LINE_START.sub(r"\1", text)
+        text = _SOFT_RUN.sub(" ", text)
+    text = text.strip("\n")
     lines = text.split("\n") if "\n" in text else None
     text = text.rstrip() if lines is None else "\n".join(line.rstrip() for line in lines)
-    return alignment + text + CELL
+    return align, valign, text
 
 
 def lay_out(rendered: str, indent: str) -> str:
     """The table of rendered rows and cells as inscriptis lays it out."""
-    rows = [[(c[0], c[1], c[2:]) for c in text.split(CELL)[:-1]] for text in rendered.split(ROW)]
+    rows = [[_cell(c) for c in text.split(CELL)[:-1]] for text in rendered.split(ROW)]
     rows.pop()  # after the last row marker
     if not rows:
         return ""
@@ -121,6 +126,5 @@ def lay_out(rendered: str, indent: str) -> str:
 
 
 FILTERS = {
-    "_ek_cell": lambda value, alignment: cell(str(value), alignment),
     "_ek_table": lambda value, indent: lay_out(str(value), indent),
 }

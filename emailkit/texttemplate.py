@@ -17,7 +17,7 @@ from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
 from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
-from .texttables import cell_alignment, plain_table
+from .texttables import CELL, CELL_START, ROW, cell_alignment, plain_table
 from .textvalues import NARROW, SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
@@ -265,8 +265,8 @@ def _table_tag(table: Any, token: re.Pattern[str], tags: list[Tag]) -> Tag:
             source = token.sub(lambda m: tags[int(m.group(1))].text, inner)
             text = compile_text(f"<table><tr><td>{source}</td></tr></table>", cell=True)
             alignment = cell_alignment(cell)
-            out.append(f"{{%+ filter _ek_cell('{alignment}') +%}}{text}{{%+ endfilter +%}}")
-        out.append("{{ '\\x1e' }}")
+            out.append(f"{CELL_START}{alignment}{text}{CELL}")
+        out.append(ROW)
     out.append("{%+ endfilter +%}")
     return Tag("table", "".join(out), where.lineno, where.origin)
 
