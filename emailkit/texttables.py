@@ -20,6 +20,7 @@ from .textvalues import SOFT
 # each row; values holding them are converted per render (emailkit.textvalues).
 CELL_START, CELL, ROW = "\x1d", "\x1f", "\x1e"
 _ALIGN = {"left": "<", "right": ">", "center": "^"}
+_LAYOUT_ALIGNED = {"center", "right", "middle"}
 _ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
 _VALIGN = {"top": "0", "middle": "1", "bottom": "2"}
 _INLINE = {"span", "b", "strong", "i", "em", "a", "br", "small", "code", "font", "u", "sup", "sub"}
@@ -123,6 +124,43 @@ def lay_out(rendered: str, indent: str) -> str:
             columns.append(padded)
         out.extend("  ".join(parts) for parts in zip(*columns, strict=False))
     return ("\n" + indent).join(out)
+
+
+def in_columns(element: Any) -> bool:
+    """Whether ``element`` is inside a table (at any depth) that has a row of two cells."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag == "table":
+            rows = ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+            if any(len(row.xpath("./td | ./th")) > 1 for row in rows):
+                return True
+    return False
+
+
+def spacer_columns(element: Any) -> bool:
+    """Whether every table around ``element`` with several columns has content in one cell
+    of each row at most (the others empty spacers, as layout tables have)."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag == "center" or (ancestor.get("align") or "").lower() in _LAYOUT_ALIGNED:
+            return False  # centred or right-aligned: the value's width moves the text
+        if ancestor.tag != "table":
+            continue
+        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
+            cells = row.xpath("./td | ./th")
+            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
+                return False
+    return True
+
+
+def column_table(element: Any) -> Any | None:
+    """The innermost table around ``element`` with content in several cells of a row."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag != "table":
+            continue
+        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
+            cells = row.xpath("./td | ./th")
+            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
+                return ancestor
+    return None
 
 
 FILTERS = {

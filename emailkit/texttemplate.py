@@ -17,7 +17,16 @@ from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
 from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
-from .texttables import CELL, CELL_START, ROW, cell_alignment, plain_table
+from .texttables import (
+    CELL,
+    CELL_START,
+    ROW,
+    cell_alignment,
+    column_table,
+    in_columns,
+    plain_table,
+    spacer_columns,
+)
 from .textvalues import NARROW, SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
@@ -310,8 +319,8 @@ def _place(
                 index = int(match.group(1))
                 tag = tags[index]
                 in_cell = container.tag not in _TABLE_STRUCTURE and container.tag not in _ROWS
-                if in_cell and _in_columns(container) and not _spacer_columns(container):
-                    table = _column_table(container)
+                if in_cell and in_columns(container) and not spacer_columns(container):
+                    table = column_table(container)
                     if table is None:  # centred in a layout table
                         raise NotCompilable(
                             f"{_where(tag)} is in a table with several columns, laid out as "
@@ -320,7 +329,7 @@ def _place(
                     # Columns as wide as their values: laid out when the template renders.
                     value_tables.setdefault(document.xpath("//table").index(table), -1)
                     continue
-                if _in_columns(container):
+                if in_columns(container):
                     # A layout table whose other cells are empty: compile_text lays the page
                     # out with placeholders of two widths, refusing it if the text moves.
                     columned.add(index)
@@ -351,45 +360,7 @@ def _lays_out(style: str, at: int) -> bool:
     return not colon or bool(_LAYOUT_PROPERTIES.match(name.strip()))
 
 
-_ALIGNED = {"center", "right", "middle"}
 _INDENT = "\x00indent\x00"
-
-
-def _column_table(element: Any) -> Any | None:
-    """The innermost table around ``element`` with content in several cells of a row."""
-    for ancestor in (element, *element.iterancestors()):
-        if ancestor.tag != "table":
-            continue
-        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
-            cells = row.xpath("./td | ./th")
-            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
-                return ancestor
-    return None
-
-
-def _spacer_columns(element: Any) -> bool:
-    """Whether every table around ``element`` with several columns has content in one cell
-    of each row at most (the others empty spacers, as layout tables have)."""
-    for ancestor in (element, *element.iterancestors()):
-        if ancestor.tag == "center" or (ancestor.get("align") or "").lower() in _ALIGNED:
-            return False  # centred or right-aligned: the value's width moves the text
-        if ancestor.tag != "table":
-            continue
-        for row in ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"):
-            cells = row.xpath("./td | ./th")
-            if sum(1 for cell in cells if cell.text_content().strip() or len(cell)) > 1:
-                return False
-    return True
-
-
-def _in_columns(element: Any) -> bool:
-    """Whether ``element`` is inside a table (at any depth) that has a row of two cells."""
-    for ancestor in (element, *element.iterancestors()):
-        if ancestor.tag == "table":
-            rows = ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
-            if any(len(row.xpath("./td | ./th")) > 1 for row in rows):
-                return True
-    return False
 
 
 def _preformatted(element: Any) -> bool:
