@@ -40,6 +40,7 @@ _COMPILERS = (
     "inscriptis",
     "MarkupSafe",
     "mjml-python",
+    "css_inline",
 )
 
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import threading
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import cssselect
 import cssutils
 import lxml.etree
 import premailer
+import premailer.merge_style
+import premailer.premailer
 from cssselect import parser as css
 from cssselect.parser import Tree
 
@@ -61,8 +65,36 @@ def parse_stylesheet(css_text: str, validate: bool = True) -> cssutils.css.CSSSt
     return parser.parseString(css_text)
 
 
+def _lasting_cache(function: Any, size: int = 8192) -> Any:
+    """premailer's own ``function_cache`` keeps 128 entries for everything together, so a
+    stylesheet of a few hundred selectors is re-parsed on every call: the undecorated
+    function behind an LRU cache of its own (same results, kept)."""
+    plain = function
+    while hasattr(plain, "__wrapped__"):
+        plain = plain.__wrapped__
+    cached = functools.lru_cache(maxsize=size)(plain)
+    cached._lock = getattr(function, "_lock", None)  # type: ignore[attr-defined]
+    return cached
+
+
+premailer.premailer._create_cssselector = _lasting_cache(premailer.premailer._create_cssselector)
+premailer.merge_style.csstext_to_pairs = _lasting_cache(premailer.merge_style.csstext_to_pairs)
+premailer.premailer.csstext_to_pairs = premailer.merge_style.csstext_to_pairs
+
+
+class _Leftover(list):  # type: ignore[type-arg]
+    """The rules a stylesheet leaves in ``<style>``, with their text once written."""
+
+    text: str | None = None
+
+
 class Premailer(premailer.Premailer):  # type: ignore[misc]
-    """premailer that fetches nothing and keeps ``@import`` rules in the leftover ``<style>``."""
+    """premailer that fetches nothing and keeps ``@import`` rules in the leftover ``<style>``.
+
+    What depends on a stylesheet's text only (its rules, their selectors compiled, the text of
+    the rules left in ``<style>``) is worked out once per text and kept: on every later call
+    premailer only matches and merges, giving the same output as before.
+    """
 
     def __init__(self, **options: object) -> None:
         super().__init__(**{**PREMAILER_OPTIONS, **options})
@@ -71,17 +103,45 @@ class Premailer(premailer.Premailer):  # type: ignore[misc]
         return parse_stylesheet(css_body, validate)
 
     def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list, list]:
-        rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
-        if css_body and "@import" in css_body.lower():
-            sheet = self._parse_css_string(css_body, validate=not self.disable_validation)
-            imports = [rule for rule in sheet if rule.type == rule.IMPORT_RULE]
-            leftover = [*imports, *leftover]
-        return rules, leftover
+        return _style_rules(self, css_body, ruleset_index)
 
     def _css_rules_to_string(self, rules: list) -> str:
+        if isinstance(rules, _Leftover) and rules.text is not None:
+            return rules.text
         imports = [rule.cssText for rule in rules if isinstance(rule, cssutils.css.CSSImportRule)]
         others = [rule for rule in rules if not isinstance(rule, cssutils.css.CSSImportRule)]
-        return "\n".join([*imports, super()._css_rules_to_string(others)]).strip("\n")
+        text = "\n".join([*imports, super()._css_rules_to_string(others)]).strip("\n")
+        if isinstance(rules, _Leftover):
+            rules.text = text
+        return text
+
+
+_rules_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_style_rules(
+    css_body: str, ruleset_index: int, validate: bool, options: tuple[tuple[str, object], ...]
+) -> tuple[tuple[Any, ...], _Leftover]:
+    reader = Premailer(**dict(options))
+    with _rules_lock:
+        rules, leftover = premailer.Premailer._parse_style_rules(reader, css_body, ruleset_index)
+        if css_body and "@import" in css_body.lower():
+            sheet = parse_stylesheet(css_body, validate)
+            imports = [rule for rule in sheet if rule.type == rule.IMPORT_RULE]
+            leftover = [*imports, *leftover]
+    return tuple(rules), _Leftover(leftover)
+
+
+def _style_rules(reader: Premailer, css_body: str, ruleset_index: int) -> tuple[list, list]:
+    options = tuple(
+        (name, getattr(reader, name))
+        for name in ("exclude_pseudoclasses", "disable_validation", "strip_important")
+    )
+    rules, leftover = _cached_style_rules(
+        css_body, ruleset_index, not reader.disable_validation, options
+    )
+    return list(rules), leftover
 
 
 def inlined_selectors(css_text: str) -> Iterator[str]:
@@ -176,6 +236,70 @@ def reaches_new_children(selector: str, document: lxml.etree._Element, parent: o
         return False
     finally:
         parent.remove(probe)
+
+
+def attribute_tests(selector: str) -> set[str]:
+    """The attributes whose values ``selector`` tests (``[style*=...]``, ``.a`` tests
+    ``class``, ``#a`` tests ``id``); every attribute when cssselect cannot read it."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return {"*"}
+    found: set[str] = set()
+    for item in parsed:
+        _collect_attributes(item.parsed_tree, found)
+    return found
+
+
+def may_match_whatever(
+    selector: str, document: lxml.etree._Element, element: lxml.etree._Element, attribute: str
+) -> bool:
+    """Whether ``selector`` could match ``element`` whatever value its ``attribute`` takes:
+    the selector with its tests of that attribute dropped matches it. Errs towards ``True``."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError:
+        return True
+    for item in parsed:
+        relaxed = _without_attribute(_without_positions(item.parsed_tree), attribute)
+        if element in _matches(relaxed, document):
+            return True
+    return False
+
+
+def _collect_attributes(tree: Tree | None, found: set[str]) -> None:
+    while tree is not None and not isinstance(tree, css.Element):
+        if isinstance(tree, css.CombinedSelector):
+            _collect_attributes(tree.subselector, found)
+        elif isinstance(tree, css.Attrib):
+            found.add(tree.attrib.lower())
+        elif isinstance(tree, css.Class):
+            found.add("class")
+        elif isinstance(tree, css.Hash):
+            found.add("id")
+        elif isinstance(tree, css.Negation):
+            _collect_attributes(tree.subselector, found)
+        tree = getattr(tree, "selector", None)
+
+
+def _without_attribute(tree: Tree, attribute: str) -> Tree:
+    """The selector without its tests of ``attribute``: it matches at least as much."""
+    if isinstance(tree, css.CombinedSelector):
+        return css.CombinedSelector(
+            _without_attribute(tree.selector, attribute),
+            tree.combinator,
+            _without_attribute(tree.subselector, attribute),
+        )
+    dropped = (
+        (isinstance(tree, css.Attrib) and tree.attrib.lower() == attribute)
+        or (isinstance(tree, css.Class) and attribute == "class")
+        or (isinstance(tree, css.Hash) and attribute == "id")
+    )
+    if dropped:
+        return _without_attribute(tree.selector, attribute)  # type: ignore[union-attr]
+    if isinstance(tree, (css.Class, css.Hash, css.Attrib)):
+        return _copy_with_selector(tree, _without_attribute(tree.selector, attribute))
+    return tree
 
 
 def _sibling_prefixes(tree: Tree) -> Iterator[tuple[Tree, Tree]]:

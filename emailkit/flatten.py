@@ -22,6 +22,7 @@ _LEXER = Environment(extensions=["jinja2.ext.i18n"])
 _WORD = re.compile(r"[{%#]-?\+?\s*([A-Za-z_]\w*)")
 _STRING_ARG = re.compile(r"""\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*(?:with\s+context\s*)?$""")
 _SUPER = re.compile(r"^\{\{[-+]?\s*super\(\)\s*[-+]?\}\}$")
+_LAST_NEWLINE = re.compile(r"(?:\r\n|\r|\n)\Z")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
 
 
@@ -80,6 +81,8 @@ class Tag:
         return self.text[opening_end : closing.start()]
 
 
+# Statements whose names outlive an included template unless it is scoped.
+_SCOPED = frozenset({"set", "macro", "import", "from"})
 _BLOCK_TAGS = frozenset(
     {"if", "for", "block", "macro", "call", "filter", "with", "trans", "autoescape", "set", "raw"}
 )
@@ -279,6 +282,8 @@ class _Flattener:
                 hint="Create it under the emails root or fix the name.",
             ) from None
         self._names.append(name)
+        # As Jinja does without keep_trailing_newline: a template's last newline is not output.
+        source = _LAST_NEWLINE.sub("", source, count=1)
         try:
             return _parse(name, source)
         except TemplateSyntaxError as error:
@@ -375,10 +380,21 @@ class _Flattener:
         included = self._load(name, tag.origin, tag.lineno)
         if included.extends is not None or included.blocks:
             raise Unflattenable(f"{name}: an included template with blocks or extends")
-        # A with-scope keeps the included template's assignments from leaking, as include does.
-        yield Tag("stmt", "{% with %}", tag.lineno, tag.origin)
+        left = tag.text[2] if tag.text[2:3] in ("-", "+") else ""
+        right = tag.text[-3] if tag.text[-3:-2] in ("-", "+") else ""
+        if any(isinstance(part, Tag) and part.keyword in _SCOPED for part in included.top):
+            # A with-scope keeps the included template's assignments from leaking, as include does.
+            yield Tag("stmt", "{%" + left + " with %}", tag.lineno, tag.origin)
+            yield from self._emit(included.top)
+            yield Tag("stmt", "{% endwith " + right + "%}", tag.lineno, tag.origin)
+            return
+        # Nothing to scope: comments in the include's place output nothing and take its
+        # whitespace control (trim_blocks and lstrip_blocks apply to comments too), so no
+        # statement the author did not write appears in the template or in a reason.
+        label = tag.body.replace("#", "")
+        yield Tag("comment", "{#" + left + " " + label + " #}", tag.lineno, tag.origin)
         yield from self._emit(included.top)
-        yield Tag("stmt", "{% endwith %}", tag.lineno, tag.origin)
+        yield Tag("comment", "{# end of " + label + " " + right + "#}", tag.lineno, tag.origin)
 
 
 def _include_arguments(tag: Tag) -> tuple[list[str], bool]:

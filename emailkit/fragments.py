@@ -112,10 +112,33 @@ def _inline(site: Site, markup: str) -> str:
     document = lxml.html.document_fromstring(inlined)
     found = document.xpath(f"//*[@{_MARKER}]")
     end = document.xpath("//emailkit-fragment-end")
-    if len(found) != 1 or len(end) != 1 or end[0].getparent() is not found[0]:
+    if len(found) != 1 or len(end) != 1:
         raise NeedsWholeDocument("the HTML parser moves the markup out of its element")
     holder = found[0]
-    holder.remove(end[0])
+    if end[0].getparent() is holder:
+        holder.remove(end[0])
+        parts = [html.escape(holder.text or "", quote=False)]
+        parts.extend(lxml.html.tostring(child, encoding="unicode") for child in holder)
+        return "".join(parts)
+    return _moved(site, holder, end[0])
+
+
+def _moved(site: Site, holder: lxml.html.HtmlElement, end: lxml.html.HtmlElement) -> str:
+    """The markup when the parser closed its element early (a ``<p>`` inside a ``<p>``): the
+    holder's content, then its siblings up to the end mark. Placed in the whole document, it
+    is moved the same way, so the same rules match, unless a rule tests siblings."""
+    import lxml.html
+
+    from .cssrules import inlined_selectors, is_structural
+
+    if end.getparent() is not holder.getparent() or any(
+        is_structural(selector) for css in site.stylesheets for selector in inlined_selectors(css)
+    ):
+        raise NeedsWholeDocument("the HTML parser moves the markup out of its element")
     parts = [html.escape(holder.text or "", quote=False)]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in holder)
+    sibling = holder.getnext()
+    while sibling is not None and sibling is not end:
+        parts.append(lxml.html.tostring(sibling, encoding="unicode", with_tail=True))
+        sibling = sibling.getnext()
     return "".join(parts)

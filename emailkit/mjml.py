@@ -26,6 +26,10 @@ SUFFIX = ".mjml"
 INSTALL = "pip install 'Flask-EmailKit[mjml]'"
 _POSITION = re.compile(r" at position (\d+):(\d+)")
 _DOCTYPE = re.compile(r"^<!doctype html>", re.IGNORECASE)
+# MRML refuses text in <mj-head>, even spaces left between two of its elements by a tag that
+# trim_blocks took the newline after ({% include %} on its own line): such gaps become a newline.
+_HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL | re.IGNORECASE)
+_HEAD_GAP = re.compile(r">[ \t]+<")
 _CONTROL = ("for", "if", "elif", "else", "endfor", "endif", "block", "endblock")
 
 
@@ -48,6 +52,7 @@ def compiler() -> Callable[[str], str]:
         ) from None
 
     def compile_mjml(source: str) -> str:
+        source = _HEAD.sub(lambda head: _HEAD_GAP.sub(">\n<", head.group()), source, count=1)
         return _DOCTYPE.sub("<!DOCTYPE html>", mjml2html(source), count=1)
 
     return compile_mjml
@@ -59,11 +64,18 @@ def to_html(source: str, filename: str) -> str:
     try:
         return compile_mjml(source)
     except ValueError as error:
+        message = _POSITION.sub("", str(error))
+        hint = (
+            "Check that every element is closed in every branch of the template, and that "
+            "no value holds a control character (MRML refuses them)."
+        )
+        if "unexpected token" in message:
+            hint = (
+                "MRML refuses text where only elements may stand (inside <mj-head>, between "
+                "sections or columns): check what the template or a value writes there."
+            )
         raise TemplateError(
-            f"MJML does not compile once rendered: {_POSITION.sub('', str(error))}",
-            filename=filename,
-            hint="Check that every element is closed in every branch of the template, and that "
-            "no value holds a control character (MRML refuses them).",
+            f"MJML does not compile once rendered: {message}", filename=filename, hint=hint
         ) from None
 
 

@@ -166,7 +166,8 @@ def _generated_text(compiled: CompiledEmail, context: dict[str, Any], html: str)
         return None
 
 
-def _render_html(compiled: CompiledEmail, context: dict[str, Any]) -> str:
+def render_html(compiled: CompiledEmail, context: dict[str, Any]) -> str:
+    """The HTML part: the compiled template, or the template inlined after rendering."""
     assert compiled.html is not None
     if not compiled.inlines_per_render:
         try:
@@ -177,12 +178,19 @@ def _render_html(compiled: CompiledEmail, context: dict[str, Any]) -> str:
     return _inline_per_render(compiled, compiled.html.render(context))
 
 
+_render_html = render_html
+
+
 def _inline_per_render(compiled: CompiledEmail, html: str) -> str:
-    from .inline import inject_css, inline_css  # premailer: only when needed
+    # A template that never compiles: css_inline, nothing compiled is to be matched. A
+    # compiled one whose value brought markup that cannot be inlined alone: premailer,
+    # so the rendering is the document the compiled ones are.
+    from .inline import inject_css, inline_css, inline_fast
 
     if compiled.mjml:
         html = mjml.to_html(html, compiled.html_source.name or HTML)  # type: ignore[union-attr]
-    return inline_css(inject_css(html, compiled.css))
+    inline = inline_fast if compiled.inlines_per_render else inline_css
+    return inline(inject_css(html, compiled.css))
 
 
 def _line_break_error(email: Email, value: object) -> HeaderError:

@@ -26,14 +26,16 @@ from jinja2 import (
 from . import compilecache, locales, mjml
 from .components import expand_components
 from .errors import TemplateError
-from .flatten import Flattened, Unflattenable, flatten, syntax_message
+from .flatten import Flattened, Tag, Unflattenable, flatten, syntax_message
 from .fragments import FILTER, FragmentInliner, Site
 from .headers import forbidden
 from .loader import EmailLoader, mtime, read_text
 from .textlines import TextLineBreaks
+from .texttables import FILTERS as TABLE_FILTERS
 from .texttemplate import NotCompilable, compile_text
 from .textvalues import CHECKS as TEXT_CHECKS
 from .textvalues import GeneratedText
+from .translated import holds_markup
 
 logger = logging.getLogger("emailkit")
 
@@ -127,7 +129,7 @@ class Templates:
         self.subject_env = self.env.overlay(finalize=_single_line)
         # The generated text part: same syntax, no HTML escaping, values checked as printed.
         self.text_env = self.env.overlay(autoescape=False)
-        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS}
+        self.text_env.filters = {**self.env.filters, **TEXT_CHECKS, **TABLE_FILTERS}
         self._compiled: dict[tuple[str, str], CompiledEmail] = {}
         self._lock = threading.Lock()
         self.auto_reload = auto_reload
@@ -249,7 +251,7 @@ class Templates:
         html, reason, inlined = html_source, None, None
         is_mjml = html_source is not None and mjml.is_mjml(html_source.name)
         if html_source is not None:
-            html, reason, sources_checks, inlined = self._inline(name, html_source, css)
+            html, reason, sources_checks, inlined = self._inline(name, html_source, css, locale)
             checks += sources_checks
             if reason is not None:
                 part = (html_source.name or HTML).rpartition("/")[2]
@@ -319,7 +321,7 @@ class Templates:
         return self.env.get_template(template)
 
     def _inline(
-        self, name: str, source_template: Template, css: str
+        self, name: str, source_template: Template, css: str, locale: str | None = None
     ) -> tuple[Template, str | None, tuple[Callable[[], bool], ...], str | None]:
         """Compile the CSS-inlined template (also returned as source), or say why the source
         must be inlined per render."""
@@ -349,11 +351,18 @@ class Templates:
             return source_template, str(reason), tuple(checks), None
         for used in flattened.names:
             self.env.get_template(used)  # syntax errors, reported at their own file and line
+        catalogs: tuple[str, ...] = ()
+        if any(isinstance(p, Tag) and holds_markup(p) for p in flattened.parts):
+            # Translated messages holding markup are written in for this locale.
+            catalogs = self._catalog_sources(locale, checks)
         disk = compilecache.current()
-        key = disk.key("html", str(source_template.name), css, *read) if disk else ""
+        key = disk.key("html", str(source_template.name), css, *read, *catalogs) if disk else ""
         entry = disk.load(key) if disk else None
         if entry is None:
-            entry = self._inline_entry(flattened, css, str(source_template.name), get_source)
+            translate = self.catalogs.translations(locale).gettext
+            entry = self._inline_entry(
+                flattened, css, str(source_template.name), get_source, translate
+            )
             if disk:
                 disk.store(key, entry)
         if entry["reason"] is not None:
@@ -365,8 +374,26 @@ class Templates:
         )
         return template, None, tuple(checks), entry["source"]
 
+    def _catalog_sources(
+        self, locale: str | None, checks: list[Callable[[], bool]]
+    ) -> tuple[str, ...]:
+        """The locale and its catalogs' bytes, for the cache key; their files join ``checks``."""
+        found = [f"locale\0{locale or ''}"]
+        for code in locales.chain(locale):
+            for suffix in ("po", "mo"):
+                path = self.catalogs.folder / code / "LC_MESSAGES" / f"messages.{suffix}"
+                checks.append(_unchanged(path))
+                if path.is_file():
+                    found.append(f"{path.name}\0{path.read_bytes().hex()}")
+        return tuple(found)
+
     def _inline_entry(
-        self, flattened: Flattened, css: str, name: str, get_source: Callable[[str], str]
+        self,
+        flattened: Flattened,
+        css: str,
+        name: str,
+        get_source: Callable[[str], str],
+        translate: Callable[[str], str] | None = None,
     ) -> dict[str, Any]:
         """Compile MJML to HTML if it is MJML, inline the CSS (premailer, imported only
         here) and compile the result; ``sites`` are where values bring markup
@@ -376,14 +403,19 @@ class Templates:
         try:
             if mjml.is_mjml(name):
                 flattened = mjml.compile_flattened(flattened, get_source, self.env)
-            inlined = inline_template_with_fragments(flattened, css)
+            inlined = inline_template_with_fragments(flattened, css, translate)
             code = self.env.compile(inlined.source, name=name, filename=f"<inlined {name}>")
         except Unflattenable as reason:
             return {"reason": str(reason)}
         except TemplateSyntaxError as error:
             return {"reason": f"the inlined template does not compile ({error.message})"}
         sites = tuple((site.ancestors, site.stylesheets) for site in inlined.sites)
-        return {"reason": None, "source": inlined.source, "code": code, "sites": sites}
+        return {
+            "reason": None,
+            "source": inlined.source,
+            "code": code,
+            "sites": sites,
+        }
 
 
 _registry: dict[Path, Templates] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # inscriptis is imported on first use: rendering from compiled text needs none
     from inscriptis.model.config import ParserConfig
@@ -63,9 +63,46 @@ def config() -> ParserConfig:
 
 def html_to_text(html: str) -> str:
     """Readable plain text for ``html``: paragraphs, aligned tables, ``text (url)`` links."""
-    from inscriptis import get_text
+    import lxml.html
+    from inscriptis.html_engine import Inscriptis
 
-    return tidy(get_text(html, config()))
+    if not html.strip():
+        return tidy("")
+    document = lxml.html.document_fromstring(html)
+    prepare(document)
+    return tidy(Inscriptis(document, config()).get_text())
+
+
+# What hides an element from readers, however the CSS says it (a class rule inlined, or
+# `!important`, which inscriptis would take for another display value): preheaders use them.
+_HIDING = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|mso-hide\s*:\s*all|max-height\s*:\s*0(?:px|em|%)?)"
+    r"\s*(?:!\s*important\s*)?(?:;|$)",
+    re.IGNORECASE,
+)
+_IMPORTANT = re.compile(r"\s*!\s*important", re.IGNORECASE)
+
+
+def is_hidden(style: str) -> bool:
+    """Whether an inline ``style`` hides its element (``display:none``, ``mso-hide:all``
+    or ``max-height:0``, with or without ``!important``)."""
+    return bool(_HIDING.search(style))
+
+
+def prepare(document: Any) -> None:
+    """Drop the elements a style hides (keeping the text after them) and the ``!important``
+    marks inscriptis cannot read, before laying ``document`` out."""
+    for element in list(document.iter()):
+        style = element.get("style") if isinstance(element.tag, str) else None
+        if not style:
+            continue
+        if is_hidden(style):
+            parent = element.getparent()
+            if parent is not None:
+                element.drop_tree()  # lxml.html: the tail stays in place
+            continue
+        if "!" in style:
+            element.set("style", _IMPORTANT.sub("", style))
 
 
 def tidy(laid_out: str, spell: Callable[[re.Match[str]], str] = _spell_out) -> str:

@@ -16,18 +16,27 @@ import re
 from typing import Any
 
 from .flatten import JINJA_OPENER, Tag, scan
-from .text import MARKED_LINK, config, spell_link
-from .textvalues import SOFT
+from .text import MARKED_LINK, config, is_hidden, prepare, spell_link
+from .texttables import (
+    CELL,
+    CELL_START,
+    ROW,
+    cell_alignment,
+    column_table,
+    in_columns,
+    plain_table,
+    spacer_columns,
+)
+from .textvalues import NARROW, SOFT
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "col", "embed", "source"}
-_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _LAYOUT_ATTRIBUTES = {"style", "align", "valign", "colspan", "rowspan", "width", "hidden"}
 _OPENERS = {"for", "if", "with", "filter", "macro", "call", "block", "autoescape", "trans"}
 _MIDDLES = {"else", "elif"}
 _TRANSPARENT = {"block", "endblock", "with", "endwith", "set"}
-_PAD = "w" * 40
+_PAD = "w" * NARROW
 _WHITE_SPACE_PRE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
 
 
@@ -35,8 +44,9 @@ class NotCompilable(Exception):
     """The text of this HTML template cannot be a template; the message says why."""
 
 
-def compile_text(source: str) -> str:
-    """Template source for the text of ``source``, a CSS-inlined HTML template."""
+def compile_text(source: str, *, cell: bool = False) -> str:
+    """Template source for the text of ``source``, a CSS-inlined HTML template (``cell``:
+    the content of a table cell, whose edge lines :mod:`emailkit.texttables` drops)."""
     import lxml.html  # compile time only: a process with warm caches never loads them
     from inscriptis.html_engine import Inscriptis
 
@@ -74,11 +84,14 @@ def compile_text(source: str) -> str:
 
     def laid_out_with(padded: int) -> str:
         document = lxml.html.document_fromstring(html(padded, wrapped).strip())
+        prepare(document)
+        _lay_out_at_render(document, value_tables, token, tags, prefix)
         _relocate(document, token, tags)
         text = Inscriptis(document, config()).get_text()
         return "\n".join(line.rstrip() for line in text.split("\n"))
 
-    wrapped = _place(html(-1, set()), token, tags)
+    value_tables: dict[int, int] = {}  # ordinal among the tables -> its tag, once made
+    wrapped, columned = _place(html(-1, set()), token, tags, value_tables)
     laid_out = laid_out_with(-1)
     canonical = _canonical(laid_out, token)
     if any(_canonical(laid_out_with(padded), token) != canonical for padded in (0, 1)):
@@ -87,7 +100,7 @@ def compile_text(source: str) -> str:
             "or aligned cells around a tag)"
         )
     found = [int(match.group(1)) for match in token.finditer(laid_out)]
-    _check_order(tags, found)
+    _check_order(tags, [index for index in found if tags[index].kind != "table"])
     _check_vanished(tags, set(found))
 
     def spell_static(match: re.Match[str]) -> str:
@@ -96,7 +109,7 @@ def compile_text(source: str) -> str:
         return spell_link(match.group(1), match.group(2))
 
     laid_out = MARKED_LINK.sub(spell_static, laid_out)
-    return "".join(prelude) + _template(laid_out, token, tags)
+    return "".join(prelude) + _template(laid_out, token, tags, columned, lenient=cell)
 
 
 def _is_blank(part: str | Tag) -> bool:
@@ -145,7 +158,7 @@ def _opaque(element: Any) -> bool:
     return (
         not isinstance(element.tag, str)
         or element.tag in _VOID
-        or bool(_HIDDEN.search(element.get("style") or ""))
+        or is_hidden(element.get("style") or "")
     )
 
 
@@ -197,13 +210,88 @@ def _where(tag: Tag) -> str:
     return tag.text
 
 
-def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
-    """Refuse tags where the text cannot follow them; the statements between table rows,
-    which must be wrapped in a row of their own to stay in place."""
+def _lay_out_at_render(
+    document: Any,
+    value_tables: dict[int, int],
+    token: re.Pattern[str],
+    tags: list[Tag],
+    prefix: str,
+) -> None:
+    """Put a placeholder in place of each table whose columns values size: the text
+    template writes its cells there, laid out at render time (:mod:`emailkit.texttables`)."""
+    import lxml.html
+
+    if not value_tables:
+        return
+    tables = document.xpath("//table")
+    for ordinal in sorted(value_tables):
+        table = tables[ordinal]
+        if value_tables[ordinal] < 0:
+            value_tables[ordinal] = len(tags)
+            tags.append(_table_tag(table, token, tags))
+        word = f"{prefix}{value_tables[ordinal]}y"
+        placeholder = lxml.html.fromstring(f"<table><tr><td>{word}</td></tr></table>")
+        placeholder.tail = table.tail
+        table.getparent().replace(table, placeholder)
+
+
+def _table_tag(table: Any, token: re.Pattern[str], tags: list[Tag]) -> Tag:
+    """The text template of ``table``: its rows, each cell its own text template."""
+    import lxml.html
+
+    def statement_of(row: Any) -> int | None:
+        cells = list(row)
+        text = (cells[0].text or "").strip() if len(cells) == 1 and not len(cells[0]) else ""
+        match = token.fullmatch(text)
+        return int(match.group(1)) if match and tags[int(match.group(1))].kind == "stmt" else None
+
+    first = token.search(lxml.html.tostring(table, encoding="unicode"))
+    where = tags[int(first.group(1))] if first else Tag("stmt", "a table", 0)
+    reason = plain_table(table, lambda row: statement_of(row) is not None)
+    if reason is not None:
+        raise NotCompilable(
+            f"{_where(where)} is in a table with several columns, laid out as wide as their "
+            f"values ({reason})"
+        )
+    out = ["{%+ filter _ek_table(" + _INDENT + ") +%}"]
+    rows = [
+        row
+        for child in table
+        for row in (child if child.tag in ("thead", "tbody", "tfoot") else [child])
+        if row.tag == "tr"
+    ]
+    for row in rows:
+        index = statement_of(row)
+        if index is not None:
+            out.append(_tag_source(tags[index]))
+            continue
+        for cell in row:
+            inner = (cell.text or "") + "".join(
+                lxml.html.tostring(child, encoding="unicode") for child in cell
+            )
+            # Literal braces stay text; the placeholders become their tags again.
+            inner = inner.replace("{", "&#123;")
+            source = token.sub(lambda m: tags[int(m.group(1))].text, inner)
+            text = compile_text(f"<table><tr><td>{source}</td></tr></table>", cell=True)
+            alignment = cell_alignment(cell)
+            out.append(f"{CELL_START}{alignment}{text}{CELL}")
+        out.append(ROW)
+    out.append("{%+ endfilter +%}")
+    return Tag("table", "".join(out), where.lineno, where.origin)
+
+
+def _place(
+    html: str, token: re.Pattern[str], tags: list[Tag], value_tables: dict[int, int]
+) -> tuple[set[int], set[int]]:
+    """Refuse tags where the text cannot follow them; return the statements between table
+    rows, which must be wrapped in a row of their own to stay in place, and the tags in
+    tables with several columns (whose values are checked to be no wider than tried)."""
     import lxml.html
 
     wrapped: set[int] = set()
+    columned: set[int] = set()
     document = lxml.html.document_fromstring(html)
+    prepare(document)
     for element in document.iter():
         if not isinstance(element.tag, str):
             continue  # comments and processing instructions: their tags vanish
@@ -214,6 +302,8 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                 tag = tags[int(match.group(1))]
                 if tag.kind != "var":
                     raise NotCompilable(f"{_where(tag)} inside the {name}= attribute")
+                if name.lower() == "style" and not _lays_out(value, match.start()):
+                    continue  # a colour or a font: nothing the text layout reads
                 if name.lower() in _LAYOUT_ATTRIBUTES:
                     raise NotCompilable(f"{_where(tag)} in {name}= decides the text layout")
         preformatted = any(
@@ -228,11 +318,21 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
             for match in token.finditer(text):
                 index = int(match.group(1))
                 tag = tags[index]
-                if _in_columns(container):
-                    raise NotCompilable(
-                        f"{_where(tag)} is in a table with several columns, laid out as "
-                        "wide as their values"
-                    )
+                in_cell = container.tag not in _TABLE_STRUCTURE and container.tag not in _ROWS
+                if in_cell and in_columns(container) and not spacer_columns(container):
+                    table = column_table(container)
+                    if table is None:  # centred in a layout table
+                        raise NotCompilable(
+                            f"{_where(tag)} is in a table with several columns, laid out as "
+                            "wide as their values"
+                        )
+                    # Columns as wide as their values: laid out when the template renders.
+                    value_tables.setdefault(document.xpath("//table").index(table), -1)
+                    continue
+                if in_columns(container):
+                    # A layout table whose other cells are empty: compile_text lays the page
+                    # out with placeholders of two widths, refusing it if the text moves.
+                    columned.add(index)
                 if preformatted or (container is element and _preformatted(element)):
                     raise NotCompilable(f"{_where(tag)} in preformatted text")
                 if container.tag in _TABLE_STRUCTURE:
@@ -241,17 +341,26 @@ def _place(html: str, token: re.Pattern[str], tags: list[Tag]) -> set[int]:
                     wrapped.add(index)
                 elif container.tag == "tr":
                     raise NotCompilable(f"{_where(tag)} between the cells of a table row")
-    return wrapped
+    return wrapped, columned
 
 
-def _in_columns(element: Any) -> bool:
-    """Whether ``element`` is inside a table (at any depth) that has a row of two cells."""
-    for ancestor in (element, *element.iterancestors()):
-        if ancestor.tag == "table":
-            rows = ancestor.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
-            if any(len(row.xpath("./td | ./th")) > 1 for row in rows):
-                return True
-    return False
+# The properties the text layout reads (inscriptis, and the hiding in emailkit.text).
+_LAYOUT_PROPERTIES = re.compile(
+    r"^(?:-webkit-)?(?:display|white-space|margin-(?:top|bottom|before|after)|padding-(?:left|"
+    r"start)|vertical-align|horizontal-align|mso-hide|max-height)$",
+    re.IGNORECASE,
+)
+
+
+def _lays_out(style: str, at: int) -> bool:
+    """Whether the value at ``at`` in ``style`` sets a property the text layout reads (or
+    stands where a property name goes)."""
+    declaration = style[:at].rsplit(";", 1)[-1]
+    name, colon, _ = declaration.partition(":")
+    return not colon or bool(_LAYOUT_PROPERTIES.match(name.strip()))
+
+
+_INDENT = "\x00indent\x00"
 
 
 def _preformatted(element: Any) -> bool:
@@ -316,7 +425,14 @@ def _check_vanished(tags: list[Tag], found: set[int]) -> None:
         raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
 
 
-def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
+def _template(
+    laid_out: str,
+    token: re.Pattern[str],
+    tags: list[Tag],
+    columned: frozenset[int] | set[int] = frozenset(),
+    *,
+    lenient: bool = False,
+) -> str:
     out: list[str] = []
     for line in laid_out.split("\n"):
         matches = list(token.finditer(line))
@@ -325,7 +441,7 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
         if only_tags and kinds == {True}:
             out.extend(_tag_source(tags[int(m.group(1))]) for m in matches)
             continue
-        if only_tags and len(kinds) > 1:
+        if only_tags and len(kinds) > 1 and not lenient:
             first = tags[int(matches[0].group(1))]
             raise NotCompilable(f"{_where(first)} opens a line of tags only, which may be empty")
         pos = 0
@@ -340,6 +456,10 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
                     right=tag.kind == "stmt",
                 )
             out.append(_literal(before))
+            if tag.kind == "table":
+                out.append(tag.text.replace(_INDENT, repr(before)))
+                pos = match.end()
+                continue
             after = line[match.end() : match.end() + 1]
             following = number + 1 < len(matches) and matches[number + 1].start() == match.end()
             out.append(
@@ -348,6 +468,7 @@ def _template(laid_out: str, token: re.Pattern[str], tags: list[Tag]) -> str:
                     solid_start=not before.strip(" ") or before[-1] in (" ", SOFT),
                     # A line of values alone must not be empty: an empty element has no line.
                     solid_end=after == " " or following or only_tags,
+                    narrow=int(match.group(1)) in columned,
                 )
             )
             pos = match.end()
@@ -380,15 +501,17 @@ def _literal(text: str) -> str:
     return "{{ '" + escaped + "' }}"
 
 
-def _tag_source(tag: Tag, *, solid_start: bool = False, solid_end: bool = False) -> str:
+def _tag_source(
+    tag: Tag, *, solid_start: bool = False, solid_end: bool = False, narrow: bool = False
+) -> str:
     """The tag for the text template: whitespace control off, values checked (see
-    :func:`_checker`)."""
+    :func:`_checker`; in a table with several columns, no wider than the compiler tried)."""
     check = {
         (False, False): "_ek_text",
         (True, False): "_ek_start",
         (False, True): "_ek_end",
         (True, True): "_ek_solid",
-    }[solid_start, solid_end]
+    }[solid_start, solid_end] + ("|_ek_narrow" if narrow else "")
     if tag.kind == "var":
         return "{{ (" + tag.body + ")|" + check + " }}"
     if tag.kind == "trans":

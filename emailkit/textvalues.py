@@ -85,8 +85,21 @@ def _checker(name: str, *, solid_start: bool, solid_end: bool) -> Callable[[Any]
     return check
 
 
+# The widest value the compiler tried in a table with several columns: up to this width,
+# it proved the layout of the text around the value does not depend on it.
+NARROW = 160
+
+
+def narrow(value: str) -> str:
+    """A value in a table with several columns no wider than the compiler tried."""
+    if len(value) > NARROW:
+        raise Irregular(value)
+    return value
+
+
 text_value = _checker("text_value", solid_start=False, solid_end=False)
 CHECKS = {
+    "_ek_narrow": narrow,
     "_ek_text": text_value,
     "_ek_start": _checker("_ek_start", solid_start=True, solid_end=False),
     "_ek_end": _checker("_ek_end", solid_start=False, solid_end=True),

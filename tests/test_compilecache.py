@@ -119,7 +119,8 @@ def test_the_compile_reason_is_cached_too(cache_dir, emails_root, monkeypatch):
     folder = emails_root.email(
         "note",
         subject_txt="Hi",
-        body_html="<html><body><table><tr><td>{{ name }}</td><td>2</td></tr></table></body></html>",
+        body_html='<html><body><table><tr><td colspan="2">{{ name }}</td></tr>'
+        "<tr><td>1</td><td>2</td></tr></table></body></html>",
     )
     _, text, compiled = render(folder.parent)
     assert text is None and "several columns" in compiled.text_reason

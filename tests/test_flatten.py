@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jinja2 import TemplateNotFound, TemplateSyntaxError
+from jinja2 import DictLoader, Environment, TemplateNotFound, TemplateSyntaxError
 
 from emailkit import TemplateError
 from emailkit.flatten import Tag, Unflattenable, flatten, scan
@@ -63,11 +63,31 @@ def test_child_set_statements_run_first():
     assert [t.text for t in flattened.prelude] == ["{% set v = 1 %}"]
 
 
-def test_literal_include_is_expanded_in_its_own_scope():
+def test_literal_include_is_expanded_between_comments_naming_it():
     flattened = flatten(
         "a.html", source_of({"a.html": '<p>{% include "p.html" %}</p>', "p.html": "<b>{{ x }}</b>"})
     )
-    assert text_of(flattened) == "<p>{% with %}<b>{{ x }}</b>{% endwith %}</p>"
+    assert text_of(flattened) == (
+        '<p>{# include "p.html" #}<b>{{ x }}</b>{# end of include "p.html" #}</p>'
+    )
+
+
+def test_include_with_assignments_is_expanded_in_its_own_scope():
+    templates = {"a.html": '<p>{%- include "p.html" %}</p>', "p.html": "{% set x = 1 %}{{ x }}"}
+    flattened = flatten("a.html", source_of(templates))
+    assert text_of(flattened) == "<p>{%- with %}{% set x = 1 %}{{ x }}{% endwith %}</p>"
+
+
+@pytest.mark.parametrize("marks", [("", ""), ("-", ""), ("", "-"), ("-", "-")])
+def test_flattened_include_renders_like_the_include(marks):
+    left, right = marks
+    templates = {
+        "a.html": f"<ul>\n  {{%{left} include 'p.html' {right}%}}\n  <li>b</li>\n</ul>",
+        "p.html": "<li>{{ x }}</li>\n",
+    }
+    env = Environment(trim_blocks=True, lstrip_blocks=True, loader=DictLoader(templates))
+    flattened = flatten("a.html", source_of(templates))
+    assert env.from_string(text_of(flattened)).render(x=1) == env.get_template("a.html").render(x=1)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +163,10 @@ def test_include_of_a_literal_list_takes_the_first_template_that_exists():
             }
         ),
     )
-    assert text_of(flattened) == "<p>{% with %}<b>{{ x }}</b>{% endwith %}</p>"
+    assert text_of(flattened) == (
+        '<p>{# include ["missing.html", "b.html", "c.html"] #}<b>{{ x }}</b>'
+        '{# end of include ["missing.html", "b.html", "c.html"] #}</p>'
+    )
     assert "c.html" not in flattened.names
 
 

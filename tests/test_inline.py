@@ -9,7 +9,8 @@ import pytest
 from mjml import mjml2html
 
 from emailkit import Email, TemplateError, discover
-from emailkit.inline import inject_css, inline_css
+from emailkit.documents import canonical
+from emailkit.inline import inject_css, inline_css, inline_fast
 
 from .conftest import SHIPPED_ROOT
 
@@ -258,7 +259,10 @@ def test_unsafe_templates_fall_back_to_inlining_per_render(emails_root, caplog, 
     assert "styled/body.html, line 1" in compiled.inline_reason
     assert any("inlined on every render" in r.getMessage() for r in caplog.records)
     email = cls(name="big")
-    assert normalized(email.render().html) == normalized(render_then_premailer(email))
+    source = cls.templates().compiled("styled").html_source.render(email.template_context())
+    # Nothing compiled to match: the render is inlined with css_inline, not premailer.
+    assert email.render().html == inline_fast(source)
+    assert canonical(email.render().html)[1] == canonical(render_then_premailer(email))[1]
 
 
 def test_fallback_output_is_inlined(emails_root):
@@ -268,7 +272,23 @@ def test_fallback_output_is_inlined(emails_root):
         body_html="<html><head><style>.big{color:red}</style></head><body>"
         '<p class="{{ name }}">x</p></body></html>',
     )
-    assert '<p class="big" style="color:red">x</p>' in email_class(folder)(name="big").render().html
+    assert (
+        '<p class="big" style="color: red;">x</p>' in email_class(folder)(name="big").render().html
+    )
+
+
+def test_css_from_a_value_is_inlined_with_css_inline(emails_root):
+    folder = emails_root.email(
+        "styled",
+        subject_txt="Hi",
+        body_html="<html><head><style>{{ css }}</style></head>"
+        "<body><p class=big>x</p></body></html>",
+    )
+    cls = type("Styled", (Email,), {"template": folder, "__annotations__": {"css": "str"}})
+    compiled = cls.templates().compiled("styled")
+    assert "inside <style>" in compiled.inline_reason
+    html = cls(css=".big { color: red } @media (max-width: 1px) { p { margin: 0 } }").render().html
+    assert 'style="color: red;"' in html and "@media" in html
 
 
 def test_jinja_tags_in_html_comments_and_attributes_survive(emails_root):

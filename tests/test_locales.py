@@ -120,17 +120,35 @@ def test_translated_templates_keep_the_compiled_path():
         assert PasswordReset.templates().compiled("password_reset", locale).inline_reason is None
 
 
-def test_markup_inside_trans_falls_back_to_inlining_per_render(emails_root):
+def test_markup_inside_trans_is_written_in_and_compiles_once(emails_root):
     folder = emails_root.email(
         "note",
         subject_txt="Hi",
         body_html="<html><head><style>b{color:red}</style></head><body>"
-        "<p>{% trans %}Hello <b>you</b>{% endtrans %}</p></body></html>",
+        "<p>{% trans who=name %}Hello <b>{{ who }}</b>{% endtrans %}</p></body></html>",
     )
     cls = email_class(folder)
     compiled = cls.templates().compiled("note", None)
-    assert "markup inside {% trans %}" in compiled.inline_reason
-    assert '<b style="color:red">you</b>' in cls(name="x").render().html
+    assert compiled.inline_reason is None
+    assert '<b style="color:red">x &lt;i&gt;</b>' in cls(name="x <i>").render().html
+
+
+def test_markup_inside_trans_is_written_in_per_locale(emails_root):
+    folder = emails_root.email(
+        "note",
+        subject_txt="Hi",
+        body_html="<html><head><style>b{color:red} i{color:blue}</style></head><body>"
+        "<p>{% trans who=name %}Hello <b>{{ who }}</b>{% endtrans %}</p></body></html>",
+    )
+    emails_root.write(
+        "_locales/fr/LC_MESSAGES/messages.po",
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "Hello <b>%(who)s</b>"\nmsgstr "Bonjour <i>%(who)s</i> !"\n',
+    )
+    cls = email_class(folder)
+    assert cls.templates().compiled("note", "fr").inline_reason is None
+    assert '<p>Bonjour <i style="color:blue">Zoé</i> !</p>' in cls(name="Zoé").render("fr").html
+    assert '<b style="color:red">Zoé</b>' in cls(name="Zoé").render().html
 
 
 def test_catalog_changes_are_picked_up(emails_root):

@@ -207,7 +207,10 @@ def test_check_says_when_the_text_is_converted_on_every_render(emails_root):
         }
         return type(name.title(), (Email,), namespace)
 
-    columns = email("columns", "<table><tr><td>{{ name }}</td><td>1</td></tr></table>")
+    columns = email(
+        "columns",
+        '<table><tr><td colspan="2">{{ name }}</td></tr><tr><td>a</td><td>b</td></tr></table>',
+    )
     plain = email("plain", "<p>Hello {{ name }}</p>")
     report = run_checks({"columns": columns, "plain": plain})
     per_render = [f for f in report.findings if f.check.startswith("text.")]
