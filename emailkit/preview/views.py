@@ -65,6 +65,11 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         catalog.refresh()
         return None
 
+    @blueprint.after_request
+    def secured(response: Response) -> Response:
+        response.headers.update(guard.security_headers(part=_is_part(response)))
+        return response
+
     @blueprint.context_processor
     def shared() -> dict[str, Any]:
         return {
@@ -221,6 +226,18 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         return render_template("emailkit_preview/not_found.html"), 404
 
     return blueprint
+
+
+# Responses that carry an email's own markup, though they are HTML.
+_RAW_PARTS = frozenset({"html", "outbox_html"})
+
+
+def _is_part(response: Response) -> bool:
+    """Whether ``response`` is anything but one of the preview's own pages: an email's HTML,
+    text, .eml, image or inline part, all served under the CSP that forbids scripts."""
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    own_page = response.mimetype in ("text/html", "application/json") and endpoint not in _RAW_PARTS
+    return not own_page and endpoint != "static"
 
 
 def _does_not_load(catalog: Catalog, email: str, sample: str) -> tuple[str, int]:
