@@ -30,7 +30,8 @@ SCRIPTED_HTML = """<!DOCTYPE html>
 <html><head><title>scripted</title></head><body>
 <h1>An email with scripts in it</h1>
 <script>document.body.setAttribute("data-ran", "script");</script>
-<img src="data:image/gif;base64,AAAA" alt="" onerror="document.body.setAttribute('data-ran', 'onerror')">
+<img src="data:image/gif;base64,AAAA" alt=""
+     onerror="document.body.setAttribute('data-ran', 'onerror')">
 <p>The end.</p>
 </body></html>
 """
