@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from html import escape
 
 import lxml.html
+from markupsafe import Markup
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import HtmlLexer
@@ -96,3 +98,25 @@ def listing(source: str, label: str = "HTML source") -> str:
         f'<pre class="listing" style="--digits:{digits}" aria-label="{escape(label)}">'
         f"<code>{body}</code></pre>"
     )
+
+
+_URL = re.compile(r"https://[^\s<>\"')]+[^\s<>\"').,;:]")
+
+
+def linked(text: str) -> Markup:
+    """``text`` escaped, its https URLs (caniemail's notes) links opening in a new tab."""
+    out, at = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        out += [escape(text[at : match.start()]), f'<a href="{escape(url)}" target="_blank" ']
+        out.append(f'rel="noopener noreferrer">{escape(url)}</a>')
+        at = match.end()
+    out.append(escape(text[at:]))
+    return Markup("".join(out))
+
+
+def saved_at(seconds: float | None) -> str:
+    """When an outbox message was kept, in local time: ``2026-03-14 09:30``."""
+    if not seconds:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))

@@ -79,6 +79,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             "highlight_css": display.HIGHLIGHT_CSS,
         }
 
+    blueprint.add_app_template_filter(display.linked, "emailkit_linked")
+    blueprint.add_app_template_filter(display.saved_at, "emailkit_saved_at")
+
     @blueprint.get("/")
     def index() -> str:
         views = [catalog.view(email, sample) for email, sample in catalog.samples()]
@@ -163,8 +166,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         if not addresses or refused:
             shown = ", ".join(refused) or given or "That address"
             flash(
-                f"{shown} {'is' if len(refused) < 2 else 'are'} not allowed: nothing was sent. "
-                "See EMAILKIT_PREVIEW_RECIPIENTS."
+                f"Not sent: {shown} {'is' if len(refused) < 2 else 'are'} not allowed. "
+                "See EMAILKIT_PREVIEW_RECIPIENTS.",
+                "error",
             )
             return back  # type: ignore[return-value]
         from ..extension import kit
@@ -176,9 +180,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
                 instance.message(addresses, sender=catalog.sender, locale=locale)
             )
         except EmailError as error:
-            flash(f"Not sent: {error}")
+            flash(f"Not sent: {error}", "error")
         else:
-            flash(f"Sent to {', '.join(addresses)} ({message_id}).")
+            flash(f"Sent to {', '.join(addresses)} ({message_id}).", "success")
         return back  # type: ignore[return-value]
 
     @blueprint.get("/outbox")
