@@ -10,6 +10,7 @@ from html import escape
 
 import lxml.html
 from markupsafe import Markup
+from markupsafe import escape as escape_markup
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import HtmlLexer
@@ -108,10 +109,13 @@ def linked(text: str) -> Markup:
     out, at = [], 0
     for match in _URL.finditer(text):
         url = match.group(0)
-        out += [escape(text[at : match.start()]), f'<a href="{escape(url)}" target="_blank" ']
-        out.append(f'rel="noopener noreferrer">{escape(url)}</a>')
+        out += [
+            escape_markup(text[at : match.start()]),
+            f'<a href="{escape_markup(url)}" target="_blank" ',
+        ]
+        out.append(f'rel="noopener noreferrer">{escape_markup(url)}</a>')
         at = match.end()
-    out.append(escape(text[at:]))
+    out.append(escape_markup(text[at:]))
     return Markup("".join(out))
 
 

@@ -166,7 +166,7 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         if not addresses or refused:
             shown = ", ".join(refused) or given or "That address"
             flash(
-                f"Not sent: {shown} {'is' if len(refused) < 2 else 'are'} not allowed. "
+                f"{shown} {'is' if len(refused) < 2 else 'are'} not allowed: nothing was sent. "
                 "See EMAILKIT_PREVIEW_RECIPIENTS.",
                 "error",
             )
