@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from html import escape
 
 import lxml.html
+from markupsafe import Markup
+from markupsafe import escape as escape_markup
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import HtmlLexer
@@ -106,3 +109,28 @@ def listing(source: str, label: str = "HTML source") -> str:
         f'<pre class="listing" style="--digits:{digits}" aria-label="{escape(label)}">'
         f"<code>{body}</code></pre>"
     )
+
+
+_URL = re.compile(r"https://[^\s<>\"')]+[^\s<>\"').,;:]")
+
+
+def linked(text: str) -> Markup:
+    """``text`` escaped, its https URLs (caniemail's notes) links opening in a new tab."""
+    out, at = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        out += [
+            escape_markup(text[at : match.start()]),
+            f'<a href="{escape_markup(url)}" target="_blank" ',
+        ]
+        out.append(f'rel="noopener noreferrer">{escape_markup(url)}</a>')
+        at = match.end()
+    out.append(escape_markup(text[at:]))
+    return Markup("".join(out))
+
+
+def saved_at(seconds: float | None) -> str:
+    """When an outbox message was kept, in local time: ``2026-03-14 09:30``."""
+    if not seconds:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))

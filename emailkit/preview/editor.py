@@ -21,7 +21,7 @@ from ..errors import EmailError
 from . import display
 from .assets import show_images
 from .catalog import PREVIEW_RECIPIENT, Catalog, Problem
-from .fields import FieldError, FieldSpec, form_value, parse, specs
+from .fields import MAX_CHARACTERS, FieldError, FieldSpec, form_value, nesting, parse, specs
 from .pysource import sample_source
 
 
@@ -39,14 +39,26 @@ class Edited:
 
 
 def edited_values(raw: str | None) -> dict[str, Any]:
-    """The ``values`` query parameter: a JSON object of field name to input value."""
+    """The ``values`` query parameter: a JSON object of field name to input value.
+
+    Values are the inputs' text (or true/false, or null); the fields parse them. A parameter
+    that is not such an object (a hand-made URL) is a :class:`FieldError` for the page to show.
+    """
     if not raw:
         return {}
+    problem = (
+        "The URL's values parameter is not the editor's (a JSON object of field name to "
+        "text); open the editor again from the viewer."
+    )
+    if len(raw) > MAX_CHARACTERS * 4 or nesting(raw) > 2:
+        raise FieldError("", problem)
     try:
         values = json.loads(raw)
-    except json.JSONDecodeError:
-        return {}
-    return values if isinstance(values, dict) else {}
+    except (json.JSONDecodeError, ValueError):
+        raise FieldError("", problem) from None
+    if not isinstance(values, dict):
+        raise FieldError("", problem)
+    return values
 
 
 def render_edited(
@@ -113,11 +125,10 @@ def add_editor_routes(blueprint: Blueprint, catalog: Catalog) -> None:
     @blueprint.get("/<email>/<sample>/edit")
     def editor(email: str, sample: str) -> ResponseReturnValue:
         cls = lookup(email, sample)
-        changes = edited_values(request.args.get("values"))
         locale = locale_of(email)
+        changes, result = _changes_and_result(catalog, email, sample, locale)
         base = cls.previews()[sample].field_values()
         form = [_input(spec, base.get(spec.name), changes) for spec in specs(cls)]
-        result = render_edited(catalog, email, sample, changes, locale)
         return render_template(
             "emailkit_preview/editor.html",
             email=email,
@@ -133,11 +144,20 @@ def add_editor_routes(blueprint: Blueprint, catalog: Catalog) -> None:
     @blueprint.get("/<email>/<sample>/edit/render")
     def editor_render(email: str, sample: str) -> ResponseReturnValue:
         lookup(email, sample)
-        changes = edited_values(request.args.get("values"))
-        result = render_edited(catalog, email, sample, changes, locale_of(email))
+        _, result = _changes_and_result(catalog, email, sample, locale_of(email))
         response = jsonify(asdict(result))
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _changes_and_result(
+    catalog: Catalog, email: str, sample: str, locale: str
+) -> tuple[dict[str, Any], Edited]:
+    try:
+        changes = edited_values(request.args.get("values"))
+    except FieldError as error:
+        return {}, Edited(problem=str(error))
+    return changes, render_edited(catalog, email, sample, changes, locale)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ A value that does not parse raises :class:`FieldError` saying which field and wh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
 import inspect
 import json
+import math
 import types
 import typing
 import uuid
@@ -22,6 +24,12 @@ from typing import Any
 
 from ..context import _MISSING, Email
 from ..errors import ContextError
+
+# Bounds on what the editor parses: a value beyond them is refused beside its field, before
+# the JSON parser, int() or the renderer meet it (a RecursionError or ValueError otherwise).
+MAX_CHARACTERS = 20_000  # a URL holds the values: the server takes 64 KB of headers
+MAX_DEPTH = 50
+MAX_DIGITS = 4_300  # Python's own limit on int() from text (sys.get_int_max_str_digits)
 
 
 class FieldError(ContextError):
@@ -188,19 +196,77 @@ def parse(email: str, spec: FieldSpec, raw: Any) -> Any:
         raise FieldError(spec.name, f"{where} takes true or false; tick or untick the box.")
     if not isinstance(raw, str):
         raise FieldError(spec.name, f"{where}: expected text, got {type(raw).__name__}.")
+    if len(raw) > MAX_CHARACTERS:
+        raise FieldError(
+            spec.name,
+            f"{where} is {len(raw):,} characters long; the editor takes at most "
+            f"{MAX_CHARACTERS:,}. Shorten the value.",
+        )
     if spec.kind == "json":
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise FieldError(
-                spec.name,
-                f"{where} is not valid JSON (line {error.lineno}, column {error.colno}: "
-                f"{error.msg}); fix the JSON.",
-            ) from None
+        data = _json(spec.name, where, raw)
         inner, _ = _unwrap_optional(spec.annotation)
         return convert(inner, data, where, optional=spec.optional)
     inner, _ = _unwrap_optional(spec.annotation)
     return convert(inner, raw if spec.kind == "text" else raw.strip(), where, text=True)
+
+
+def _json(field: str, where: str, raw: str) -> Any:
+    """``raw`` parsed as strict JSON: finite numbers, integers of at most MAX_DIGITS digits,
+    nested at most MAX_DEPTH deep; anything else a :class:`FieldError` naming the field."""
+
+    def refuse(message: str) -> typing.NoReturn:
+        raise FieldError(field, f"{where}: {message}")
+
+    def integer(text: str) -> int:
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            refuse(f"a number has {len(text.lstrip('-')):,} digits; at most {MAX_DIGITS:,}.")
+        return int(text)
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            refuse(f"{text} is too large for a float; write a finite number.")
+        return value
+
+    def constant(name: str) -> typing.NoReturn:
+        refuse(f"{name} is not a number JSON allows; write a finite number.")
+
+    depth = nesting(raw)
+    if depth > MAX_DEPTH:
+        refuse(f"the JSON is nested {depth} levels deep; at most {MAX_DEPTH}. Flatten it.")
+    try:
+        return json.loads(raw, parse_int=integer, parse_float=number, parse_constant=constant)
+    except json.JSONDecodeError as error:
+        raise FieldError(
+            field,
+            f"{where} is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg}); fix the JSON.",
+        ) from None
+    except RecursionError:  # a stack smaller than MAX_DEPTH allows
+        refuse("the JSON is nested too deep; flatten it.")
+
+
+def nesting(raw: str) -> int:
+    """How deep the brackets of the JSON text ``raw`` nest, strings skipped (the parser
+    recurses once per level: it must not meet a depth near the interpreter's limit)."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def convert(annotation: Any, data: Any, where: str, *, text: bool = False, optional=False) -> Any:
@@ -240,27 +306,36 @@ def convert(annotation: Any, data: Any, where: str, *, text: bool = False, optio
         if isinstance(data, int) and not isinstance(data, bool):
             return data
         if text:
+            digits = len(str(data).strip().lstrip("+-"))
+            if digits > MAX_DIGITS:
+                raise FieldError(
+                    field, f"{where}: the number has {digits:,} digits; at most {MAX_DIGITS:,}."
+                )
             try:
                 return int(data)
             except ValueError:
                 pass
         fail("a whole number, e.g. 3")
     if annotation is float:
+        number: float | None = None
         if isinstance(data, (int, float)) and not isinstance(data, bool):
-            return float(data)
-        if text:
+            with contextlib.suppress(OverflowError):  # an int too large for a float
+                number = float(data)
+        elif text:
             try:
-                return float(data)
+                number = float(data)
             except ValueError:
-                pass
-        fail("a number, e.g. 2.5")
+                fail("a number, e.g. 2.5")
+        if number is not None and math.isfinite(number):
+            return number
+        fail("a finite number, e.g. 2.5 (not inf or nan)")
     if annotation is Decimal:
         if isinstance(data, (str, int, float)) and not isinstance(data, bool):
             try:
                 value = Decimal(str(data).strip())
             except InvalidOperation:
                 fail('a decimal number, e.g. "12.50"')
-            if value.is_finite():
+            if value.is_finite() and abs(value.adjusted()) <= MAX_DIGITS:
                 return value
         fail('a decimal number, e.g. "12.50"')
     if annotation in (dt.date, dt.datetime, dt.time):

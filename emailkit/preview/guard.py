@@ -74,3 +74,33 @@ def origin_is_same(origin: str | None, host: str | None, scheme: str = "http") -
         return False
     parts = urlsplit(origin)
     return parts.scheme == scheme and parts.netloc.lower() == host.strip().lower()
+
+
+# Every preview response: no framing by another origin (the send form, clickjacking), no
+# MIME sniffing, and no referrer beyond the preview itself. "same-origin" rather than
+# "no-referrer": the latter makes browsers send ``Origin: null`` with a POST, which the send
+# form's Origin check would refuse.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# An email's own HTML (``/<email>/<sample>.html``, an outbox message's part) is someone else's
+# markup on the preview's origin: no script of it may run, even when the part is opened on its
+# own. The sandbox keeps the document same-origin (the viewer measures its height) without
+# ``allow-scripts``; links still open in a new tab.
+PART_CSP = (
+    "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox allow-same-origin allow-popups "
+    "allow-popups-to-escape-sandbox"
+)
+
+
+def security_headers(*, part: bool = False) -> dict[str, str]:
+    """The headers every preview response carries; ``part`` for an email's own markup."""
+    if part:
+        return {**PAGE_HEADERS, "Content-Security-Policy": PART_CSP}
+    return dict(PAGE_HEADERS)

@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import math
 import sys
 import uuid
 from typing import Any
@@ -33,10 +34,11 @@ def sample_source(cls: type[Email], sample: str, values: dict[str, Any]) -> str:
         f"{name}={_format(value, names, 4, len(name) + 2)}" for name, value in shown.items()
     ]
     head = f"{json.dumps(sample, ensure_ascii=False)}: cls("
+    needs = "".join(f"# add to the module's imports: {line}\n" for line in sorted(names.missing))
     one_line = head + ", ".join(arguments) + "),"
     if len(one_line) + 4 <= WIDTH and "\n" not in one_line:
-        return one_line
-    return head + "\n" + "".join(f"    {a},\n" for a in arguments) + "),"
+        return needs + one_line
+    return needs + head + "\n" + "".join(f"    {a},\n" for a in arguments) + "),"
 
 
 def _same(default: Any, value: Any) -> bool:
@@ -52,6 +54,7 @@ class _Names:
     def __init__(self, cls: type[Email]) -> None:
         module = sys.modules.get(cls.__module__)
         self.globals = vars(module) if module else {}
+        self.missing: set[str] = set()
 
     def of_class(self, klass: type) -> str:
         for name, value in self.globals.items():
@@ -61,6 +64,8 @@ class _Names:
         for name, value in self.globals.items():
             if module is not None and value is module:
                 return f"{name}.{klass.__qualname__}"
+        top = klass.__qualname__.split(".")[0]
+        self.missing.add(f"from {klass.__module__} import {top}")
         return klass.__qualname__
 
 
@@ -107,7 +112,12 @@ def _brackets(value: Any) -> tuple[str, str]:
 
 def _flat(value: Any, names: _Names) -> str:
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a valid Python literal, double-quoted
+        # a valid Python literal, double-quoted; escapes for what would not paste (controls,
+        # lone surrogates, line separators)
+        text = json.dumps(value, ensure_ascii=False)
+        return text if text.isprintable() else repr(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'  # float("inf"), float("nan"): repr's inf does not run
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     if isinstance(value, enum.Enum):
@@ -116,6 +126,10 @@ def _flat(value: Any, names: _Names) -> str:
         return f"{names.of_class(decimal.Decimal)}({json.dumps(str(value))})"
     if isinstance(value, uuid.UUID):
         return f"{names.of_class(uuid.UUID)}({json.dumps(str(value))})"
+    if isinstance(value, (dt.datetime, dt.time)) and value.tzinfo is not None:
+        naive = repr(value.replace(tzinfo=None))
+        zone = _zone(value.tzinfo, names)
+        return f"{names.of_class(type(value))}{naive[naive.index('(') : -1]}, tzinfo={zone})"
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return names.of_class(type(value)) + repr(value)[repr(value).index("(") :]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -132,3 +146,18 @@ def _flat(value: Any, names: _Names) -> str:
             "{" + ", ".join(f"{_flat(k, names)}: {_flat(v, names)}" for k, v in value.items()) + "}"
         )
     return repr(value)
+
+
+def _zone(zone: dt.tzinfo, names: _Names) -> str:
+    """A time zone as source: ``dt.timezone.utc``, ``dt.timezone(dt.timedelta(seconds=3600))``
+    or ``ZoneInfo("Europe/Paris")``."""
+    if zone is dt.timezone.utc:
+        return f"{names.of_class(dt.timezone)}.utc"
+    if isinstance(zone, dt.timezone):
+        offset = zone.utcoffset(None).total_seconds()
+        seconds = int(offset) if offset == int(offset) else offset
+        return f"{names.of_class(dt.timezone)}({names.of_class(dt.timedelta)}(seconds={seconds}))"
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return f"{names.of_class(type(zone))}({json.dumps(key)})"
+    return repr(zone)

@@ -59,6 +59,14 @@ def create_preview_app(root: str | Path, **config: Any) -> Flask:
     app.config.update(config)
     EmailKit(app)
     app.register_blueprint(preview_blueprint(root), url_prefix="/")
+
+    @app.after_request
+    def secured(response: Any) -> Any:
+        """The blueprint sets its own; this covers answers from outside it (an unknown URL)."""
+        if "X-Frame-Options" not in response.headers:
+            response.headers.update(guard.security_headers(part=response.mimetype != "text/html"))
+        return response
+
     return app
 
 
@@ -74,6 +82,10 @@ class _HostChecked:
     """Answers 400 to a request whose ``Host`` is not the preview's (DNS rebinding)."""
 
     allowed: tuple[str, ...] = ()
+
+    def set_default_headers(self) -> None:
+        for name, value in guard.security_headers(part=True).items():  # livereload.js, 400s
+            self.set_header(name, value)  # type: ignore[attr-defined]
 
     def prepare(self) -> Any:
         request = self.request  # type: ignore[attr-defined]

@@ -70,6 +70,11 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         catalog.refresh()
         return None
 
+    @blueprint.after_request
+    def secured(response: Response) -> Response:
+        response.headers.update(guard.security_headers(part=_is_part(response)))
+        return response
+
     @blueprint.context_processor
     def shared() -> dict[str, Any]:
         return {
@@ -78,6 +83,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             "has_outbox": _outbox() is not None,
             "highlight_css": display.HIGHLIGHT_CSS,
         }
+
+    blueprint.add_app_template_filter(display.linked, "emailkit_linked")
+    blueprint.add_app_template_filter(display.saved_at, "emailkit_saved_at")
 
     @blueprint.get("/")
     def index() -> str:
@@ -174,7 +182,8 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
             shown = ", ".join(refused) or given or "That address"
             flash(
                 f"{shown} {'is' if len(refused) < 2 else 'are'} not allowed: nothing was sent. "
-                "See EMAILKIT_PREVIEW_RECIPIENTS."
+                "See EMAILKIT_PREVIEW_RECIPIENTS.",
+                "error",
             )
             return back  # type: ignore[return-value]
         from ..extension import kit
@@ -186,9 +195,9 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
                 instance.message(addresses, sender=catalog.sender, locale=locale)
             )
         except EmailError as error:
-            flash(f"Not sent: {error}")
+            flash(f"Not sent: {error}", "error")
         else:
-            flash(f"Sent to {', '.join(addresses)} ({message_id}).")
+            flash(f"Sent to {', '.join(addresses)} ({message_id}).", "success")
         return back  # type: ignore[return-value]
 
     @blueprint.get("/outbox")
@@ -237,6 +246,18 @@ def preview_blueprint(root: str | Path, *, name: str = "emailkit_preview") -> Bl
         return render_template("emailkit_preview/not_found.html"), 404
 
     return blueprint
+
+
+# Responses that carry an email's own markup, though they are HTML.
+_RAW_PARTS = frozenset({"html", "outbox_html"})
+
+
+def _is_part(response: Response) -> bool:
+    """Whether ``response`` is anything but one of the preview's own pages: an email's HTML,
+    text, .eml, image or inline part, all served under the CSP that forbids scripts."""
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    own_page = response.mimetype in ("text/html", "application/json") and endpoint not in _RAW_PARTS
+    return not own_page and endpoint != "static"
 
 
 def _does_not_load(

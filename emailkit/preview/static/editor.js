@@ -19,7 +19,7 @@
   }
 
   function changes() {
-    var values = {};
+    var values = Object.create(null);
     form.querySelectorAll(".field").forEach(function (field) {
       var value = rawValue(field);
       if (JSON.stringify(value) !== JSON.stringify(JSON.parse(field.dataset.initial))) {
@@ -51,7 +51,9 @@
 
   function show(result) {
     form.querySelectorAll(".field").forEach(function (field) {
-      var message = result.errors[field.dataset.field] || "";
+      // own keys only: a field named "constructor" or "toString" is not an error
+      var name = field.dataset.field;
+      var message = Object.prototype.hasOwnProperty.call(result.errors, name) ? result.errors[name] : "";
       field.classList.toggle("invalid", !!message);
       field.querySelector(".field-error").textContent = message;
     });
