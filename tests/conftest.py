@@ -658,6 +658,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass
 class SpamdServer:
     host: str

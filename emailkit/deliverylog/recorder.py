@@ -294,9 +294,7 @@ class BufferedRecorder(Recorder):
         with self._lock:
             return self._queued(message, recipients, known=known)
 
-    def _queued(
-        self, message: Message, recipients: Iterable[str] | None, *, known: bool
-    ) -> Start:
+    def _queued(self, message: Message, recipients: Iterable[str] | None, *, known: bool) -> Start:
         log = self.log
         if (
             known
