@@ -9,7 +9,6 @@ import pytest
 from flask import Flask
 
 from emailkit import EmailKit
-from emailkit.extension import kit
 
 from .conftest import SHIPPED_ROOT
 
@@ -32,7 +31,7 @@ def debug_app(tmp_path, sink, **config) -> Flask:
         MAIL_SERVER=sink.host,
         MAIL_PORT=sink.port,
         MAIL_USERNAME=USER,
-        MAIL_PASSWORD=PASSWORD,
+        MAIL_PASSWORD=config.pop("MAIL_PASSWORD", PASSWORD),
         MAIL_DEFAULT_SENDER="noreply@acme.example.com",
         EMAILKIT_SMTP_TIMEOUT=5,
         EMAILKIT_ROOT=str(SHIPPED_ROOT),
@@ -68,7 +67,7 @@ def test_debug_output_over_starttls_never_shows_the_password(
     send_one(app)
     assert tls_smtp_server.logins == [(USER, PASSWORD)]  # it did log in
     out, err = capfd.readouterr()
-    assert "send: " in err and "mail FROM" in err  # the debug output is there
+    assert "send: " in err and "mail from" in err.lower()  # the debug output is there
     assert "login not shown" in err
     assert_no_secret(out + err + caplog.text)
 
@@ -78,7 +77,7 @@ def test_debug_output_on_loopback_never_shows_the_password(tmp_path, smtp_server
     send_one(app)
     assert smtp_server.logins == [(USER, PASSWORD)]
     _, err = capfd.readouterr()
-    assert "mail FROM" in err
+    assert "mail from" in err.lower()
     assert_no_secret(err)
 
 
@@ -98,18 +97,16 @@ def test_no_login_mechanism_shows_the_password_in_debug_output(
     send_one(debug_app(tmp_path, smtp_server))
     assert smtp_server.logins == [(USER, PASSWORD)]
     _, err = capfd.readouterr()
-    assert "mail FROM" in err
+    assert "mail from" in err.lower()
     assert_no_secret(err)
 
 
 def test_a_failed_login_in_debug_mode_shows_no_password(tmp_path, smtp_server, capfd, caplog):
     from emailkit import SendError
 
-    app = debug_app(tmp_path, smtp_server, EMAILKIT_SEND_ATTEMPTS=1)
-    app.config["MAIL_PASSWORD"] = "wr0ng-" + PASSWORD
-    app.extensions["mail"].password = "wr0ng-" + PASSWORD
-    with app.app_context():
-        kit.state().deliverer.smtp = None  # read the settings again
+    app = debug_app(
+        tmp_path, smtp_server, EMAILKIT_SEND_ATTEMPTS=1, MAIL_PASSWORD="wr0ng-" + PASSWORD
+    )
     with pytest.raises(SendError) as caught:
         send_one(app)
     _, err = capfd.readouterr()

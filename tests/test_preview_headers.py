@@ -121,6 +121,11 @@ def test_every_route_answers_with_the_security_headers(server):
         "emailkit_preview.outbox_part": ("GET", f"/outbox/{stem}/part{part_query}", True),
         "emailkit_preview.editor": ("GET", "/receipt/default/edit", False),
         "emailkit_preview.editor_render": ("GET", "/receipt/default/edit/render", False),
+        "emailkit_preview.activity": ("GET", "/activity?q=ada", False),
+        "emailkit_preview.suppressions": ("GET", "/suppressions", False),
+        "emailkit_preview.remove_suppression": ("POST", "/suppressions/remove", False),
+        "emailkit_unsubscribe.confirm": ("GET", "/unsubscribe/forged", False),
+        "emailkit_unsubscribe.one_click": ("POST", "/unsubscribe/forged", False),
     }
     # Every route of the app has an example: a new route fails here until it is added.
     app = create_preview_app(server.root)

@@ -343,6 +343,10 @@ class BufferedRecorder(Recorder):
     def _sent(self, delivery: Delivery, reply: str | None) -> None:
         row = self._rows.get(delivery.message.msgId)
         if row is None:
+            # Another sender thread handed this message's queued row to the writer while it
+            # was on its way: let that row be written before it is brought up to date.
+            if self._writer is not None:
+                self._batches.join()
             super().sent(delivery, reply)
             return
         row["status"] = "partial" if row["status"] == "partial" else "sent"
