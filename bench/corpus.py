@@ -3,7 +3,8 @@
 For every email in tests/corpus (public templates, see tests/corpus/SOURCE.md) prints whether
 it compiles once (or why it falls back) and HTML renders per second for:
 
-- emailkit: the compiled template (markup from values inlined alone, see emailkit.fragments);
+- emailkit: the compiled template (markup from values inlined alone, see
+  emailkit.templating.fragments);
 - render + premailer: the template as written, then premailer with emailkit's options
   (no network), the result emailkit must equal;
 - render + css_inline: the template as written, then css_inline (remote stylesheets off);
@@ -38,9 +39,10 @@ sys.path.insert(0, str(REPO))
 import css_inline  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from emailkit import discover, mjml  # noqa: E402
-from emailkit.inline import inject_css, inline_css  # noqa: E402
-from emailkit.rendering import render_html  # noqa: E402
+from emailkit import discover  # noqa: E402
+from emailkit.model.rendering import render_html  # noqa: E402
+from emailkit.templating.inline import inject_css, inline_css  # noqa: E402
+from emailkit.templating.mjml import compiler as mjml  # noqa: E402
 
 CORPUS = REPO / "tests" / "corpus"
 

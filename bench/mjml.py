@@ -41,7 +41,7 @@ import css_inline  # noqa: E402
 from mjml import mjml2html  # noqa: E402
 
 from emailkit import Email  # noqa: E402
-from emailkit.inline import inject_css, inline_css  # noqa: E402
+from emailkit.templating.inline import inject_css, inline_css  # noqa: E402
 from emails.newsletter import Newsletter, Story  # noqa: E402
 
 NO_FETCH = css_inline.CSSInliner(load_remote_stylesheets=False)  # nothing is ever fetched

@@ -52,10 +52,10 @@ from babel import dates as babel_dates  # noqa: E402
 from babel import numbers as babel_numbers  # noqa: E402
 from jinja2 import Environment, StrictUndefined, pass_context, select_autoescape  # noqa: E402
 
-from emailkit import locales  # noqa: E402
-from emailkit.inline import PREMAILER_OPTIONS, inject_css  # noqa: E402
-from emailkit.loader import EmailLoader  # noqa: E402
-from emailkit.text import html_to_text  # noqa: E402
+from emailkit.templating.i18n import locales  # noqa: E402
+from emailkit.templating.inline import PREMAILER_OPTIONS, inject_css  # noqa: E402
+from emailkit.templating.loader import EmailLoader  # noqa: E402
+from emailkit.templating.text.html2text import html_to_text  # noqa: E402
 from emails.digest import Digest, Notification  # noqa: E402
 from emails.receipt import LineItem, Receipt  # noqa: E402
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .context import Email
-from .discovery import default_root, discover
 from .errors import (
     AddressError,
     ConfigError,
@@ -23,12 +21,14 @@ from .errors import (
     SuppressedError,
     TemplateError,
 )
-from .mime import Message, attachment, inline_image
-from .rendering import Rendered
+from .mime.message import Message, attachment, inline_image
+from .model.email import Email
+from .model.rendering import Rendered
+from .project.discovery import default_root, discover
 
 if TYPE_CHECKING:
     from .extension import EmailKit
-    from .sending import FailedMessage, SendReport
+    from .sending.deliverer import FailedMessage, SendReport
 
 
 def __getattr__(name: str) -> Any:
@@ -39,9 +39,9 @@ def __getattr__(name: str) -> Any:
         from . import cli  # noqa: F401
         from .extension import EmailKit as value
     elif name in ("FailedMessage", "SendReport"):
-        from . import sending
+        from .sending import deliverer
 
-        value = getattr(sending, name)
+        value = getattr(deliverer, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

@@ -16,12 +16,12 @@ retried for just those; those refusing with 5xx are kept.
 
 Nothing is lost when a worker is killed (SIGKILL, OOM): tasks are acknowledged late and
 rejected when the worker is lost, so Redis gives a killed worker's messages to another after
-the visibility timeout; and with a Redis broker, a ledger (:mod:`emailkit.ledger`) recovers
+the visibility timeout; and with a Redis broker, a ledger (:mod:`emailkit.sending.ledger`) recovers
 the messages the transport itself loses. A message is sent at most twice: when the worker
 died after the server took it but before the task was acknowledged. Settings to use with a
 Redis broker (the defaults recover a killed worker's messages only after an hour;
 ``register_tasks`` fills in the three ``unacked_*`` ones when unset, see
-:mod:`emailkit.celery_options`)::
+:mod:`emailkit.sending.celery_options`)::
 
     celery_app.conf.update(
         worker_prefetch_multiplier=1,  # a killed worker holds few messages
@@ -46,7 +46,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -54,17 +54,21 @@ from celery import Celery, Task
 from flask import Flask, current_app
 from werkzeug.utils import import_string
 
-from .celery_options import check_transport_options, warn_if_past_visibility
-from .dispatch import DISPATCHER_KEY, SCHEDULER_KEY, current_scheduler
 from .errors import ContextError, EmailError, SuppressedError
 from .extension import EmailKit
-from .ledger import Ledger, task_id_for
-from .mime import Recipient, recipients_list
-from .pool import close_all as close_connections
-from .sending import Delivery, is_transient
+from .mime.message import Recipient, recipients_list
+from .mime.options import QUEUE_OPTIONS, check_options
+from .sending.celery_options import check_transport_options, warn_if_past_visibility
+from .sending.deliverer import Delivery, is_transient
+from .sending.dispatch import DISPATCHER_KEY, SCHEDULER_KEY, current_scheduler
+from .sending.ledger import Ledger, task_id_for
+from .sending.pool import close_all as close_connections
 
 if TYPE_CHECKING:
-    from .context import Email
+    from typing_extensions import Unpack
+
+    from .mime.options import QueueOptions
+    from .model.email import Email
 
 TASK_NAME = "emailkit.send_email"
 _LEDGER_KEY = "emailkit_celery_ledger"
@@ -148,7 +152,7 @@ def _watch_workers(celery_app: Celery, task: Task, ledger: Ledger) -> None:
 
 
 class _CeleryScheduler:
-    """The :class:`~emailkit.dispatch.Scheduler` ``Email.send_later`` finds on the app."""
+    """The :class:`~emailkit.sending.dispatch.Scheduler` ``Email.send_later`` finds on the app."""
 
     def __init__(self, task: Task) -> None:
         self.task = task
@@ -266,13 +270,7 @@ def send_later(
     countdown: float | None = None,
     eta: dt.datetime | None = None,
     queue: str | None = None,
-    cc: Recipient | Iterable[Recipient] | None = None,
-    bcc: Recipient | Iterable[Recipient] | None = None,
-    reply_to: Recipient | None = None,
-    sender: Recipient | None = None,
-    headers: Mapping[str, str] | None = None,
-    locale: str | None = None,
-    idempotency_key: str | None = None,
+    **options: Unpack[QueueOptions],
 ) -> str:
     """Queue ``email`` for a Celery worker; returns the Message-ID it will be sent with.
 
@@ -293,19 +291,14 @@ def send_later(
         name: encode(value, f"{cls.__name__}.{name}")
         for name, value in email.field_values().items()
     }
-    from .context import default_locale
+    from .model.email import default_locale
 
-    locale = locale or default_locale()  # fixed now: the worker has no user to ask
-    message = email.message(
-        to,
-        cc=cc,
-        bcc=bcc,
-        reply_to=reply_to,
-        sender=sender,
-        headers=headers,
-        locale=locale,
-        idempotency_key=idempotency_key,
-    )  # renders and validates now: errors raise here, not in the worker
+    check_options(options, QUEUE_OPTIONS, "send_later")
+    # The locale is fixed now (the worker has no user to ask), and the message rendered and
+    # validated now: errors raise here, not in the worker.
+    locale = options.get("locale") or default_locale()
+    queued: QueueOptions = {**options, "locale": locale}
+    message = email.message(to, **queued)
     state = current_app.extensions.get(DISPATCHER_KEY)
     if state is not None:
         start = state.deliverer.log.queued(message)  # claims the key now, in the caller
@@ -315,11 +308,11 @@ def send_later(
         "email": path,
         "fields": fields,
         "to": [_plain(r) for r in recipients_list(to)],
-        "cc": [_plain(r) for r in recipients_list(cc)],
-        "bcc": [_plain(r) for r in recipients_list(bcc)],
-        "reply_to": _plain(reply_to) if reply_to else None,
-        "sender": _plain(sender) if sender else None,
-        "headers": dict(headers or {}),
+        "cc": [_plain(r) for r in recipients_list(options.get("cc"))],
+        "bcc": [_plain(r) for r in recipients_list(options.get("bcc"))],
+        "reply_to": _plain(reply_to) if (reply_to := options.get("reply_to")) else None,
+        "sender": _plain(sender) if (sender := options.get("sender")) else None,
+        "headers": dict(options.get("headers") or {}),
         "message_id": message.msgId,
         "locale": locale,
     }

@@ -13,16 +13,16 @@ Configuration is Flask's, with these keys (defaults in brackets):
   and jitter.
 - ``EMAILKIT_SMTP_TIMEOUT`` [30 s]: per SMTP operation.
 - ``EMAILKIT_IMAGE_URL`` [none]: link the HTML's relative ``<img src>`` files under this public
-  URL prefix instead of embedding them as ``cid:`` parts (see :mod:`emailkit.images`).
+  URL prefix instead of embedding them as ``cid:`` parts (see :mod:`emailkit.mime.images`).
 - ``EMAILKIT_ASYNC_WORKERS`` [``EMAILKIT_SMTP_CONNECTIONS``], ``EMAILKIT_ASYNC_MAX_PENDING``
   [1000]: the ``send_async`` thread pool and how many messages may wait for it before
   ``send_async`` blocks.
 - ``EMAILKIT_SMTP_CONNECTIONS`` [8], ``EMAILKIT_SMTP_PIPELINING`` [True],
   ``EMAILKIT_SMTP_CHECK_AFTER`` [5 s], ``EMAILKIT_SMTP_IDLE_TIMEOUT`` [60 s]: the pool of
-  connections per relay (:mod:`emailkit.pool`). ``EMAILKIT_SMTP_RATE`` [none, messages a
+  connections per relay (:mod:`emailkit.sending.pool`). ``EMAILKIT_SMTP_RATE`` [none, messages a
   second], ``EMAILKIT_RATE_LIMIT_STORAGE`` [in memory; ``redis://...`` to share it],
-  ``EMAILKIT_THROTTLE_MAX_WAIT`` [600 s] (:mod:`emailkit.ratelimit`). ``EMAILKIT_RELAYS``
-  [``MAIL_*``] and ``EMAILKIT_RELAY_COOLDOWN`` [60 s]: failover (:mod:`emailkit.relays`).
+  ``EMAILKIT_THROTTLE_MAX_WAIT`` [600 s] (:mod:`emailkit.sending.ratelimit`). ``EMAILKIT_RELAYS``
+  [``MAIL_*``] and ``EMAILKIT_RELAY_COOLDOWN`` [60 s]: failover (:mod:`emailkit.sending.relays`).
 - ``EMAILKIT_SHUTDOWN_GRACE`` [10 s]: at exit or on SIGTERM/SIGINT, how long queued
   ``send_async`` mail keeps being sent; what is left then goes to the failed-mail folder.
   ``EMAILKIT_HANDLE_SIGNALS`` [True]: set False to leave SIGTERM/SIGINT alone (exit still
@@ -35,16 +35,16 @@ Configuration is Flask's, with these keys (defaults in brackets):
   over an unencrypted connection to a host other than this machine.
 - ``EMAILKIT_DELIVERY_LOG`` [True], ``EMAILKIT_DATABASE`` [SQLite in the instance folder],
   ``EMAILKIT_LOG_RETENTION_DAYS`` [30]: the delivery log, idempotency keys and the
-  suppression list (see :mod:`emailkit.deliverylog`).
+  suppression list (see :mod:`emailkit.sending.deliverylog`).
 - ``EMAILKIT_BOUNCE_ADDRESS`` [none]: a VERP envelope sender per recipient (see
-  :mod:`emailkit.verp`); ``EMAILKIT_SOFT_BOUNCE_LIMIT`` [3] and
+  :mod:`emailkit.sending.verp`); ``EMAILKIT_SOFT_BOUNCE_LIMIT`` [3] and
   ``EMAILKIT_SOFT_BOUNCE_WINDOW_DAYS`` [7] for ``emailkit bounces ingest``.
 - ``EMAILKIT_BASE_URL`` [``https://`` + ``SERVER_NAME``], ``EMAILKIT_UNSUBSCRIBE_PATH``
   [``/unsubscribe``], ``EMAILKIT_UNSUBSCRIBE_MAILTO`` [the bounce address],
   ``EMAILKIT_UNSUBSCRIBE_ENDPOINT`` [True]: one-click unsubscribe for emails with a category
-  (see :mod:`emailkit.unsubscribe`).
+  (see :mod:`emailkit.sending.unsubscribe`).
 - ``EMAILKIT_DKIM_DOMAIN``, ``EMAILKIT_DKIM_SELECTOR``, ``EMAILKIT_DKIM_PRIVATE_KEY`` [unset]:
-  sign every message sent over SMTP with DKIM (see :mod:`emailkit.dkim`); also read from the
+  sign every message sent over SMTP with DKIM (see :mod:`emailkit.sending.dkim`); also read from the
   environment.
 - ``EMAILKIT_SPAMD`` [``127.0.0.1:783``]: the SpamAssassin daemon ``emailkit check --spam``
   asks; also read from the environment.
@@ -64,21 +64,21 @@ import click
 import flask_mail
 from flask import Flask
 
-from .async_sender import AsyncSender, handle_signals_here
-from .async_sender import start as start_async
-from .bulk import deliver_many
-from .deliverylog import DeliveryLog, Recorder
-from .deliverylog import from_config as delivery_log_from_config
-from .dispatch import DISPATCHER_KEY, current_dispatcher
-from .dkim import DkimSigner
 from .errors import ConfigError
-from .mailfolder import MailFolder
-from .mime import Message
-from .sending import Deliverer, RetryPolicy, SendReport, relay_set
-from .unsubscribe_views import register as register_unsubscribe
+from .mime.message import Message
+from .sending.async_sender import AsyncSender, handle_signals_here
+from .sending.async_sender import start as start_async
+from .sending.bulk import deliver_many
+from .sending.deliverer import Deliverer, RetryPolicy, SendReport, relay_set
+from .sending.deliverylog import DeliveryLog, Recorder
+from .sending.deliverylog import from_config as delivery_log_from_config
+from .sending.dispatch import DISPATCHER_KEY, current_dispatcher
+from .sending.dkim import DkimSigner
+from .sending.mailfolder import MailFolder
+from .sending.unsubscribe_views import register as register_unsubscribe
 
 if TYPE_CHECKING:
-    from .context import Email
+    from .model.email import Email
 
 _MAIL_SETTINGS: dict[str, Callable[[str], Any]] = {
     "MAIL_SERVER": str,

@@ -2,7 +2,7 @@
 
 With ``snapshots = "tests/snapshots"`` under ``[tool.emailkit]`` in pyproject.toml, every
 sample of every email becomes a test, ``test_email_snapshot[welcome/default]``, comparing
-its subject, text and HTML with the files in :mod:`emailkit.snapshots`. New samples are
+its subject, text and HTML with the files in :mod:`emailkit.project.snapshots`. New samples are
 written and reported, differences fail with a unified diff per part, ``--emailkit-update``
 accepts them, and snapshots whose sample is gone are reported as stale (and removed by
 ``--emailkit-update``). Without the setting, the ``email_snapshot`` fixture checks one email.
@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from .context import Email, preview_samples
-from .discovery import discover
 from .errors import EmailError, LoadError, SampleError
-from .project import ProjectSettings, load_settings, put_project_on_path
-from .snapshots import Outcome, SnapshotStore
-from .templates import for_root
+from .model.email import Email, preview_samples
+from .project.discovery import discover
+from .project.settings import ProjectSettings, load_settings, put_project_on_path
+from .project.snapshots import Outcome, SnapshotStore
+from .templating.templates import for_root
 
 
 @dataclass

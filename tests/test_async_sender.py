@@ -51,7 +51,7 @@ else:
     queue()
 # SIGUSR2: say how things stand (the tests ask after sending another signal).
 import json, os
-from emailkit import async_sender
+from emailkit.sending import async_sender
 
 
 def report(signum, frame):
@@ -251,7 +251,7 @@ import os, signal, sys, threading
 sys.path.insert(0, {emails_parent!r})
 from flask import Flask
 from emailkit import EmailKit
-from emailkit import async_sender
+from emailkit.sending import async_sender
 from emails.welcome import Welcome
 
 handled = []

@@ -1,7 +1,7 @@
-"""Recording bounces and complaints in the delivery log (emailkit.ingest) and the
-``emailkit bounces ingest`` command: matching by VERP token and Message-ID, suppression, and
-everything that must change nothing. Real parts: the log on SQLite (and PostgreSQL), the
-aiosmtpd sink, the command run as a subprocess fed through a pipe."""
+"""Recording bounces and complaints in the delivery log (emailkit.sending.deliverylog.ingest) and
+the ``emailkit bounces ingest`` command: matching by VERP token and Message-ID, suppression, and
+everything that must change nothing. Real parts: the log on SQLite (and PostgreSQL), the aiosmtpd
+sink, the command run as a subprocess fed through a pipe."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from emailkit.deliverylog import DeliveryLog
 from emailkit.extension import kit
-from emailkit.ingest import Ingester
-from emailkit.verp import make_token, read_token
+from emailkit.sending.deliverylog import DeliveryLog
+from emailkit.sending.deliverylog.ingest import Ingester
+from emailkit.sending.verp import make_token, read_token
 
 from .test_bounces import BOUNCES, MESSAGE_ID, RCPT, SECRET, fixture
 
@@ -161,7 +161,7 @@ def test_soft_bounces_outside_the_window_do_not_count(log):
     for number in range(2):  # two long ago
         log.bounced(f"<m{number}@acme.example.com>", RCPT, "soft bounce 4.4.1 old", hard=False)
     with log.connect() as connection:
-        from emailkit.deliverylog import events
+        from emailkit.sending.deliverylog import events
 
         connection.execute(
             events.update().values(time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30))

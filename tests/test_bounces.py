@@ -1,5 +1,5 @@
-"""Reading bounces and complaints (emailkit.bounces) from the fixtures in tests/bounces/, and
-the VERP tokens they carry (emailkit.verp)."""
+"""Reading bounces and complaints (emailkit.sending.deliverylog.bounces) from the fixtures in
+tests/bounces/, and the VERP tokens they carry (emailkit.sending.verp)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emailkit.bounces import COMPLAINT, HARD, SOFT, parse
 from emailkit.errors import ConfigError
-from emailkit.verp import (
+from emailkit.sending.deliverylog.bounces import COMPLAINT, HARD, SOFT, parse
+from emailkit.sending.verp import (
     bounce_address,
     envelope_sender,
     make_token,

@@ -256,7 +256,7 @@ def test_sigkill_during_a_burst_loses_nothing(rig, artifacts):
     """Kill a worker in the middle of 300 send_later calls and start another: every message
     arrives, the ones the killed worker held within the visibility timeout plus the restore
     interval, and none more than twice."""
-    from emailkit.ledger import task_id_for
+    from emailkit.sending.ledger import task_id_for
 
     count = 300
     rig.start_worker()
@@ -339,7 +339,7 @@ def test_message_taken_off_the_queue_by_a_dying_worker_is_recovered(rig):
 
 
 def test_ledger_leaves_waiting_messages_alone_and_requeues_lost_ones(rig):
-    from emailkit.ledger import Ledger, task_id_for
+    from emailkit.sending.ledger import Ledger, task_id_for
 
     with rig.module.flask_app.app_context():
         queued = [welcome(f"w{i}").send_later(to=f"w{i}@example.com") for i in range(3)]

@@ -14,7 +14,7 @@ from flask import Flask
 
 from emailkit import EmailKit
 from emailkit.celery import register_tasks
-from emailkit.celery_options import SAFE_TRANSPORT_OPTIONS
+from emailkit.sending.celery_options import SAFE_TRANSPORT_OPTIONS
 
 from .test_celery import APP_MODULE, CeleryRig, message_ids, welcome
 

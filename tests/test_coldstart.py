@@ -29,14 +29,14 @@ NOT_FOR_A_WARM_RENDER = (
     "celery",
     "emailkit.cli",
     "emailkit.extension",
-    "emailkit.sending",
-    "emailkit.async_sender",
-    "emailkit.bulk",
-    "emailkit.transport",
-    "emailkit.delivery",
-    "emailkit.mjml_probe",
-    "emailkit.inline",
-    "emailkit.cssrules",
+    "emailkit.sending.deliverer",
+    "emailkit.sending.async_sender",
+    "emailkit.sending.bulk",
+    "emailkit.sending.transport",
+    "emailkit.sending.delivery",
+    "emailkit.templating.mjml.probe",
+    "emailkit.templating.inline",
+    "emailkit.templating.cssrules",
 )
 
 RENDER = """
@@ -86,7 +86,11 @@ print(json.dumps({"modules": before, "names": names, "cli": "emailkit.cli" in sy
     found = _run(code, tmp_path / "cache")
     assert "emailkit.extension" not in found["modules"]  # type: ignore[operator]
     assert "emailkit.cli" not in found["modules"]  # type: ignore[operator]
-    assert found["names"] == ["emailkit.extension", "emailkit.sending", "emailkit.sending"]
+    assert found["names"] == [
+        "emailkit.extension",
+        "emailkit.sending.deliverer",
+        "emailkit.sending.deliverer",
+    ]
     assert found["cli"] is True
     assert found["all"] is True
 

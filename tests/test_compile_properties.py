@@ -1,7 +1,7 @@
 """Property tests over generated template shapes (issue 22): loops run 0 to n times,
 branches taken both ways, values in attributes (style, href, bgcolor) under a stylesheet with
 attribute selectors. Compiled once, every rendering is the document render-then-premailer
-makes of it, compared parsed (emailkit.documents)."""
+makes of it, compared parsed (emailkit.templating.documents)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailkit import Email
-from emailkit.documents import canonical
-from emailkit.inline import inject_css, inline_css, inline_fast
+from emailkit.templating.documents import canonical
+from emailkit.templating.inline import inject_css, inline_css, inline_fast
 
 CSS = """
 body { margin: 0 }

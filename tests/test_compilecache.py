@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emailkit import compilecache, inline
-from emailkit import templates as templates_module
-from emailkit.templates import Templates
+from emailkit.templating import compilecache, inline
+from emailkit.templating import templates as templates_module
+from emailkit.templating.templates import Templates
 
 LAYOUT = (
     '<html><head><link rel="stylesheet" href="base.css"></head><body>'

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from emailkit import Email
-from emailkit.components import expand_components
-from emailkit.flatten import flatten
-from emailkit.inline import inject_css, inline_css
+from emailkit.templating.components import expand_components
+from emailkit.templating.flatten import flatten
+from emailkit.templating.inline import inject_css, inline_css
 
 from .conftest import EmailsRoot
 

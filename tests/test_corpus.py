@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from emailkit import discover, mjml
-from emailkit.documents import canonical
-from emailkit.inline import inject_css, inline_css
+from emailkit import discover
+from emailkit.templating.documents import canonical
+from emailkit.templating.inline import inject_css, inline_css
+from emailkit.templating.mjml import compiler as mjml
 
 from .conftest import REPO
 

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emailkit import Email
-from emailkit.cssrules import inlined_selectors, sibling_sensitive
-from emailkit.inline import inject_css, inline_css, inline_fast
+from emailkit.templating.cssrules import inlined_selectors, sibling_sensitive
+from emailkit.templating.inline import inject_css, inline_css, inline_fast
 
 from .conftest import EmailsRoot
 

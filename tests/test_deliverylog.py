@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emailkit.deliverylog import DeliveryLog, messages, normalise_address
+from emailkit.sending.deliverylog import DeliveryLog, messages, normalise_address
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from emailkit import SuppressedError
 from emailkit.cli import main
-from emailkit.deliverylog import DeliveryLog, messages
 from emailkit.extension import kit
+from emailkit.sending.deliverylog import DeliveryLog, messages
 
 from .test_sending import make_app, welcome
 

@@ -323,7 +323,7 @@ def test_send_many_records_every_message_of_a_long_run_and_its_failures(app, smt
 
 
 def test_a_suppression_added_during_a_bulk_run_is_honoured(app, smtp_server, monkeypatch):
-    from emailkit.deliverylog.suppression import Snapshot
+    from emailkit.sending.deliverylog.suppression import Snapshot
 
     monkeypatch.setattr(Snapshot, "interval", 0.0)  # read new entries before every message
 

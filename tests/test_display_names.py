@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from emailkit import AddressError, HeaderError, Message, headers
+from emailkit import AddressError, HeaderError, Message
+from emailkit.mime import headers
 
 # No controls or line breaks (refused, see test_header_properties), no lone surrogates.
 name_text = st.text(

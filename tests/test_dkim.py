@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from emailkit import ConfigError, EmailKit, SendError
 from emailkit.cli import main
-from emailkit.dkim import DkimSigner, aligned, generate
 from emailkit.extension import kit
-from emailkit.mime import Message
+from emailkit.mime.message import Message
+from emailkit.sending.dkim import DkimSigner, aligned, generate
 
 from .conftest import SHIPPED_ROOT
 

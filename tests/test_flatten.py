@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, TemplateNotFound, TemplateSyntaxError
 
 from emailkit import TemplateError
-from emailkit.flatten import Tag, Unflattenable, flatten, scan
+from emailkit.templating.flatten import Tag, Unflattenable, flatten, scan
 
 
 def source_of(templates: dict[str, str]):

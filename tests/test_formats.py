@@ -12,7 +12,7 @@ from babel.localedata import locale_identifiers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emailkit import formats
+from emailkit.templating.i18n import formats
 
 LOCALES = sorted(locale_identifiers())
 CURRENCIES = ["USD", "EUR", "JPY", "BHD", "CHF", "INR", "GBP", "KWD", "CLF", "XXX", "BRL"]

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from emailkit import Email
-from emailkit.cssrules import Premailer
-from emailkit.inline import inject_css, inline_css, inline_fast
+from emailkit.templating.cssrules import Premailer
+from emailkit.templating.inline import inject_css, inline_css, inline_fast
 
 from .conftest import EmailsRoot
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailkit import Email
-from emailkit.text import html_to_text
-from emailkit.textvalues import finish
+from emailkit.templating.text.html2text import html_to_text
+from emailkit.templating.text.values import finish
 
 PAGE = """<html><head><style>{css}</style></head><body>
 <span class="preheader"{style}>Your order shipped, {{{{ name }}}}</span>

@@ -24,16 +24,8 @@ import flask_mail
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from emailkit import (
-    AddressError,
-    EmailError,
-    HeaderError,
-    Message,
-    addresses,
-    attachment,
-    headers,
-    rfc2047,
-)
+from emailkit import AddressError, EmailError, HeaderError, Message, attachment
+from emailkit.mime import addresses, headers, rfc2047
 
 # A filename or address list through the standard library's parser costs a few ms: fewer runs.
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

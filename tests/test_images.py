@@ -11,7 +11,9 @@ from email.policy import default as default_policy
 
 import pytest
 
-from emailkit import Email, TemplateError, images, mime
+from emailkit import Email, TemplateError
+from emailkit.mime import images
+from emailkit.mime import message as mime
 from emailkit.preview import create_preview_app
 
 from .conftest import SHIPPED_ROOT

@@ -9,8 +9,8 @@ import pytest
 from mjml import mjml2html
 
 from emailkit import Email, TemplateError, discover
-from emailkit.documents import canonical
-from emailkit.inline import inject_css, inline_css, inline_fast
+from emailkit.templating.documents import canonical
+from emailkit.templating.inline import inject_css, inline_css, inline_fast
 
 from .conftest import SHIPPED_ROOT
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from emailkit import EmailKit
 from emailkit.extension import kit
-from emailkit.mailfolder import MailFolder
+from emailkit.sending.mailfolder import MailFolder
 
 from .conftest import REPO, SHIPPED_ROOT
 

@@ -504,7 +504,7 @@ def test_an_idn_sender_reaches_the_envelope_in_the_form_the_header_has(rendered,
     )
 )
 def test_cid_references_match_the_case_blind_pattern(pieces):
-    from emailkit.mime import _CID_REFERENCE, cid_references
+    from emailkit.mime.message import _CID_REFERENCE, cid_references
 
     html = "".join(pieces)
     assert cid_references(html) == set(_CID_REFERENCE.findall(html))

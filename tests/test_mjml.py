@@ -11,12 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mjml import mjml2html
 
-from emailkit import Email, TemplateError, discover, locales, mjml
+from emailkit import Email, TemplateError, discover
 from emailkit.checks import run_checks
 from emailkit.cli import main
-from emailkit.documents import canonical, covers_head
-from emailkit.inline import inject_css, inline_css, inline_fast
 from emailkit.preview.catalog import Catalog
+from emailkit.templating.documents import canonical, covers_head
+from emailkit.templating.i18n import locales
+from emailkit.templating.inline import inject_css, inline_css, inline_fast
+from emailkit.templating.mjml import compiler as mjml
 
 from .conftest import SHIPPED_ROOT
 from .test_inline import count_premailer_calls, normalized

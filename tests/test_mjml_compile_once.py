@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emailkit import Email, TemplateError, mjml
-from emailkit.documents import canonical, covers_head
-from emailkit.inline import inject_css, inline_css
+from emailkit import Email, TemplateError
+from emailkit.templating.documents import canonical, covers_head
+from emailkit.templating.inline import inject_css, inline_css
+from emailkit.templating.mjml import compiler as mjml
 
 DIGEST = """<mjml>
   <mj-head>

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from emailkit import discover
 from emailkit.checks import run_checks
 from emailkit.cli import main
-from emailkit.context import preview_samples
 from emailkit.errors import ContextError, SampleError, TemplateError
+from emailkit.model.email import preview_samples
 from emailkit.preview import create_preview_app
 
 from .conftest import REPO

@@ -17,8 +17,8 @@ from email import message_from_bytes
 import pytest
 
 from emailkit import SendError
-from emailkit import transport as transport_module
 from emailkit.extension import kit
+from emailkit.sending import transport as transport_module
 
 from .conftest import SHIPPED_ROOT, Chaos, running_sink, running_smtp_sink
 from .netproxy import DelayProxy

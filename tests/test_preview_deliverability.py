@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from emailkit.dkim import generate
+from emailkit.sending.dkim import generate
 
 from .conftest import running_preview
 

@@ -288,7 +288,7 @@ def test_send_many_reuses_connections_up_to_max_emails(tmp_path, smtp_server):
 
 
 def test_send_many_streams_its_input(app, smtp_server):
-    from emailkit.bulk import PIPELINE_DEPTH
+    from emailkit.sending.bulk import PIPELINE_DEPTH
 
     ahead: list[int] = []
 

@@ -16,7 +16,7 @@ from emailkit.checks.deliverability import Deliverability
 from emailkit.checks.sent import sent_bytes
 from emailkit.checks.spam import Spamd, SpamdUnavailable, parse_rules
 from emailkit.cli import main
-from emailkit.context import preview_samples
+from emailkit.model.email import preview_samples
 
 from .conftest import SHIPPED_ROOT
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from emailkit import Email, EmailError, TemplateError
-from emailkit.templates import Templates, for_root
+from emailkit.templating.templates import Templates, for_root
 
 LAYOUT = """
 <!DOCTYPE html>

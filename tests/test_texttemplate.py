@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailkit import discover
-from emailkit.flatten import Flattened, Unflattenable, scan
-from emailkit.inline import inline_template
-from emailkit.text import html_to_text
-from emailkit.texttemplate import NotCompilable, compile_text
-from emailkit.textvalues import Irregular, finish, text_value
+from emailkit.templating.flatten import Flattened, Unflattenable, scan
+from emailkit.templating.inline import inline_template
+from emailkit.templating.text.html2text import html_to_text
+from emailkit.templating.text.template import NotCompilable, compile_text
+from emailkit.templating.text.values import Irregular, finish, text_value
 
 from .conftest import REPO, SHIPPED_ROOT
 
@@ -98,7 +98,7 @@ def test_a_mismatch_turns_the_generated_text_off_with_a_warning(emails_root, cap
         body_html="<html><body><p>Hello {{ name }}</p></body></html>",
         __init___py=("from emailkit import Email\n\nclass Note(Email):\n    name: str\n"),
     )
-    from emailkit.templates import Templates
+    from emailkit.templating.templates import Templates
 
     templates = Templates(emails_root.path)
     compiled = templates.compiled("note")
@@ -161,7 +161,7 @@ contexts = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
-    from emailkit.templates import Templates
+    from emailkit.templating.templates import Templates
 
     return Templates(tmp_path_factory.mktemp("emails"))
 
@@ -221,6 +221,6 @@ def test_check_says_when_the_text_is_converted_on_every_render(emails_root):
 
 
 def test_the_soft_space_table_holds_every_whitespace_character_up_to_u3000():
-    from emailkit.textvalues import _SOFTEN, SOFT
+    from emailkit.templating.text.values import _SOFTEN, SOFT
 
     assert {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()} == _SOFTEN

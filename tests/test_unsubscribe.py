@@ -20,8 +20,8 @@ from werkzeug.serving import make_server
 
 from emailkit import SuppressedError
 from emailkit.extension import kit
-from emailkit.ingest import Ingester
-from emailkit.unsubscribe import make_token, read_token
+from emailkit.sending.deliverylog.ingest import Ingester
+from emailkit.sending.unsubscribe import make_token, read_token
 
 from .conftest import SHIPPED_ROOT
 from .test_sending import make_app, welcome

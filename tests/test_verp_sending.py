@@ -8,7 +8,7 @@ import pytest
 
 from emailkit import SendError
 from emailkit.extension import kit
-from emailkit.verp import read_token
+from emailkit.sending.verp import read_token
 
 from .test_sending import make_app, welcome
 

@@ -1,4 +1,4 @@
-"""The memoised quoted-printable of :mod:`emailkit.wire` against ``binascii.b2a_qp``, which
+"""The memoised quoted-printable of :mod:`emailkit.mime.wire` against ``binascii.b2a_qp``, which
 it must equal byte for byte, first time and every later time."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from emailkit import wire
+from emailkit.mime import wire
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

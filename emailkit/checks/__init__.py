@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..context import Email
 from ..errors import TemplateError
+from ..model.email import Email
 
 if TYPE_CHECKING:
+    from .alignment import SETTINGS
     from .deliverability import Deliverability
+    from .spam import Spamd
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -157,4 +159,26 @@ def _unloaded(name: str, error: Exception) -> Finding:
     return Finding("error", "load.fails", name, f"does not load: {error}", "fix the email")
 
 
-__all__ = ["SEVERITIES", "Finding", "Report", "Severity", "run_checks"]
+# What the preview server uses of the checks, so it imports this package and none of its
+# modules; loaded on first use (PEP 562), since the deliverability checks load dkimpy and DNS.
+_LAZY = {"Deliverability": "deliverability", "SETTINGS": "alignment", "Spamd": "spam"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+
+
+__all__ = [
+    "SETTINGS",
+    "SEVERITIES",
+    "Deliverability",
+    "Finding",
+    "Report",
+    "Severity",
+    "Spamd",
+    "run_checks",
+]

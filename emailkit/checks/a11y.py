@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..context import Email
+from ..model.email import Email
 from . import Finding, Severity
 from .sent import setting
 

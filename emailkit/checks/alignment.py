@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Any
 
-from ..dkim import DOMAIN_KEY, aligned
-from ..project import default_sender
+from ..project.settings import default_sender
+from ..sending.dkim import DOMAIN_KEY, aligned
 from . import Finding
 from .sent import setting
 

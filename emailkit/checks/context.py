@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
-from ..context import Email
 from ..errors import TemplateError
-from ..rendering import attribute_kind
+from ..model.email import Email
+from ..model.rendering import attribute_kind
 from . import Finding
 from .source import EmailSources
 

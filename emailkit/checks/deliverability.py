@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..context import Email
-from ..project import default_sender
+from ..model.email import Email
+from ..project.settings import default_sender
 from . import Finding, Report, a11y, spam
 from .alignment import SETTINGS
 from .sent import setting

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..catalogs import untranslated
-from ..context import Email, preview_samples
 from ..errors import EmailError
-from ..templates import HTML, SUBJECT, TEXT
+from ..model.email import Email, preview_samples
+from ..templating.i18n.catalogs import untranslated
+from ..templating.templates import HTML, SUBJECT, TEXT
 from . import Finding, context
 
 

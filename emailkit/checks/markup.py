@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from ..context import Email, preview_samples
 from ..errors import EmailError, SampleError, TemplateError
-from ..images import is_local, resolve
-from ..rendering import Rendered
-from ..templates import HTML
+from ..mime.images import is_local, resolve
+from ..model.email import Email, preview_samples
+from ..model.rendering import Rendered
+from ..templating.templates import HTML
 from . import Finding, Report, Severity, textpart
 from .source import EmailSources
 

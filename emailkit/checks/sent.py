@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
-from ..rendering import Rendered
+from ..model.rendering import Rendered
 
 #: The recipient of the messages the checks build (as the viewer's).
 CHECK_RECIPIENT = "Ada Lovelace <ada@example.com>"

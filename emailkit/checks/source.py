@@ -8,9 +8,9 @@ from functools import cached_property
 
 from lxml.html import HtmlElement
 
-from ..context import Email
-from ..flatten import Flattened, Tag, Unflattenable, flatten
-from ..templates import HTML, SUBJECT, TEXT
+from ..model.email import Email
+from ..templating.flatten import Flattened, Tag, Unflattenable, flatten
+from ..templating.templates import HTML, SUBJECT, TEXT
 
 _TRACED_ATTRIBUTES = ("class", "id", "src", "href", "alt", "role", "title")
 
@@ -83,6 +83,6 @@ class EmailSources:
 
 
 def _scan_file(get_source, name: str):  # type: ignore[no-untyped-def]
-    from ..flatten import scan
+    from ..templating.flatten import scan
 
     return scan(get_source(name), name)

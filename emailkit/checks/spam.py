@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..context import Email
+from ..model.email import Email
 from . import Finding
 from .rulehints import SPAM_HINTS
 from .sent import sent_bytes, setting

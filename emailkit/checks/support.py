@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..context import Email
+from ..model.email import Email
 from . import Finding, Severity, trace
 from .markup import Sample
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..context import Email
-from ..templates import HTML, TEXT
-from ..text import html_to_text
-from ..textvalues import Irregular, finish
+from ..model.email import Email
+from ..templating.templates import HTML, TEXT
+from ..templating.text.html2text import html_to_text
+from ..templating.text.values import Irregular, finish
 from . import Finding
 from .source import EmailSources
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ..context import Email
-from ..loader import read_text
+from ..model.email import Email
+from ..templating.loader import read_text
 
 _REFERENCE = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']""")
 _LINK = re.compile(r"""<link\b[^>]*?\bhref\s*=\s*["']([^"']+)["']""", re.IGNORECASE)

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from ..deliverylog import DeliveryLog, MessageRecord
+from ..sending.deliverylog import DeliveryLog, MessageRecord
 
 _LIMIT = 50
 

@@ -4,9 +4,9 @@ messages in the outbox (which otherwise show as broken images).
 The viewer's frame loads ``/<email>/<sample>.html``, so a relative ``src="logo.png"`` already
 points at ``/<email>/logo.png`` (and ``../_assets/logo.png`` at ``/_assets/logo.png``): those
 URLs answer with the file, resolved exactly as sending resolves it
-(:func:`emailkit.images.resolve`), so the raw HTML needs no rewriting and only files in an
+(:func:`emailkit.mime.images.resolve`), so the raw HTML needs no rewriting and only files in an
 email's folder or ``_assets/`` are ever served. ``cid:`` references, which no URL can reach,
-are pointed at the file they name (:func:`emailkit.images.named_by_cid`).
+are pointed at the file they name (:func:`emailkit.mime.images.named_by_cid`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from flask import Blueprint, Response, abort, request, url_for
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import BaseConverter
 
-from .. import images
 from ..errors import TemplateError
-from ..mailfolder import StoredMessage
+from ..mime import images
+from ..sending.mailfolder import StoredMessage
 from .catalog import Catalog
 
 
@@ -40,7 +40,7 @@ class ImagePath(BaseConverter):
 
 
 def image_url(root: Path, email: str) -> Callable[[str], str | None]:
-    """A :func:`emailkit.images.rewrite` replacement with absolute preview URLs, for HTML shown
+    """A :func:`emailkit.mime.images.rewrite` replacement with absolute preview URLs, for HTML shown
     where relative paths do not resolve (the editor's ``srcdoc`` frame)."""
 
     def replace(src: str) -> str | None:

@@ -20,15 +20,16 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
-from .. import images, mjml
 from ..checks import Report, run_checks
-from ..context import Email, preview_samples
-from ..discovery import discover
-from ..dkim import DkimSigner
 from ..errors import LoadError, SampleError, TemplateError
-from ..inline import inject_css
-from ..project import PLACEHOLDER_SENDER, load_settings
-from ..templates import for_root
+from ..mime import images
+from ..model.email import Email, preview_samples
+from ..project.discovery import discover
+from ..project.settings import PLACEHOLDER_SENDER, load_settings
+from ..sending.dkim import DkimSigner
+from ..templating.inline import inject_css
+from ..templating.mjml import compiler as mjml
+from ..templating.templates import for_root
 from . import display
 from .deliverability import DeepChecks
 

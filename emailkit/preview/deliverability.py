@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
-from ..checks import Finding, Report, run_checks
-from ..checks.alignment import SETTINGS
-from ..checks.deliverability import Deliverability
-from ..checks.spam import Spamd
-from ..context import Email
-from ..dkim import DOMAIN_KEY, DkimSigner, aligned
+from ..checks import SETTINGS, Deliverability, Finding, Report, Spamd, run_checks
 from ..errors import ConfigError
+from ..model.email import Email
+from ..sending.dkim import DOMAIN_KEY, DkimSigner, aligned
 
 logger = logging.getLogger("emailkit.preview")
 

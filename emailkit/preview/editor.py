@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import images
-from ..context import Email
 from ..errors import EmailError
+from ..mime import images
+from ..model.email import Email
 from . import display
 from .assets import show_images
 from .catalog import PREVIEW_RECIPIENT, Catalog, Problem

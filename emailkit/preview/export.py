@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .. import images
 from ..errors import ConfigError, TemplateError
-from ..project import default_sender
+from ..mime import images
+from ..project.settings import default_sender
 from .catalog import Catalog, SampleView
 
 MARKER = ".emailkit-export"

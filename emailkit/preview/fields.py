@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..context import _MISSING, Email
 from ..errors import ContextError
+from ..model.email import _MISSING, Email
 
 # Bounds on what the editor parses: a value beyond them is refused beside its field, before
 # the JSON parser, int() or the renderer meet it (a RecursionError or ValueError otherwise).

@@ -17,7 +17,7 @@ import sys
 import uuid
 from typing import Any
 
-from ..context import _MISSING, Email
+from ..model.email import _MISSING, Email
 
 WIDTH = 100
 

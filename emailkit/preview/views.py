@@ -30,8 +30,8 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from ..errors import EmailError
-from ..mailfolder import StoredMessage
-from ..project import default_sender
+from ..project.settings import default_sender
+from ..sending.mailfolder import StoredMessage
 from . import display, guard
 from .activity import add_activity_routes
 from .assets import add_image_routes, show_cid_images, show_inline_parts

@@ -1,0 +1,406 @@
+"""What sending tells the delivery log: the hook :class:`~emailkit.sending.deliverer.Deliverer`
+calls where a message's outcome is known (``deliverer.log.queued/sent/deferred/failed``).
+
+It also applies the log's two rules before anything is sent: an idempotency key already
+used returns the first message's Message-ID, and suppressed recipients are left out.
+With the log off (``EMAILKIT_DELIVERY_LOG = False``) every call does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ...errors import ConfigError, SuppressedError
+from ..delivery import smtp_answer
+from .schema import normalise_address
+from .store import DeliveryLog, describe_error, event_row, message_row, utcnow
+from .suppression import Suppression
+
+if TYPE_CHECKING:
+    from ...mime.message import Message
+    from ..delivery import Delivery
+
+logger = logging.getLogger("emailkit")
+
+
+@dataclass
+class Start:
+    """What to do with a message: send it to ``recipients``, or nothing if ``duplicate``
+    (then ``message_id`` is the first message's). ``suppressed`` names who is left out."""
+
+    message_id: str
+    recipients: list[str]
+    duplicate: bool = False
+    suppressed: dict[str, Suppression] = field(default_factory=dict)
+
+
+class Recorder:
+    """The sending side's view of a :class:`DeliveryLog` (or of none).
+
+    Before a send, a database error is an error (a :class:`~emailkit.ConfigError`: nothing
+    is sent unchecked); after it, one is logged and sending goes on (the message left).
+    """
+
+    def __init__(self, log: DeliveryLog | None = None, relay: str = "") -> None:
+        self.log = log
+        self.relay = relay or None
+
+    def __bool__(self) -> bool:
+        return self.log is not None
+
+    def buffered(self) -> BufferedRecorder:
+        """A recorder that writes in batches, for one ``send_many`` run (flush it at the end)."""
+        return BufferedRecorder(self)
+
+    def flush(self) -> None:
+        """Write what is buffered; this one buffers nothing."""
+
+    def queued(
+        self, message: Message, recipients: Iterable[str] | None = None, *, known: bool = False
+    ) -> Start:
+        """Claim the message's idempotency key and leave out suppressed recipients
+        (``known``: the message was recorded before, as a queued task is).
+
+        Raises :class:`~emailkit.SuppressedError` when no recipient is left (recorded as
+        ``suppressed`` events; nothing is kept in the failed-mail folder).
+        """
+        wanted = list(recipients if recipients is not None else message.envelope_recipients)
+        log = self.log
+        if log is None:
+            return Start(message.msgId, wanted)
+        key = message.idempotency_key
+        category = message.category
+        email = message.email_name or "message"
+        try:
+            claim = log.queued(
+                message.msgId,
+                email=email,
+                recipients=wanted,
+                locale=message.locale,
+                category=category,
+                sender=message.envelope_sender,
+                idempotency_key=key,
+                relay=self.relay,
+                known=known,
+            )
+            if claim.duplicate:
+                logger.info(
+                    "%s: idempotency key %r already used by %s (%s); nothing sent",
+                    email,
+                    key,
+                    claim.message_id,
+                    claim.status,
+                )
+                return Start(claim.message_id, [], duplicate=True)
+            due = set(claim.recipients)
+            wanted = [r for r in wanted if normalise_address(r) in due]
+            blocked = log.suppressions.blocking(wanted, category)
+            if blocked:
+                log.record(
+                    message.msgId,
+                    "suppressed",
+                    list(blocked),
+                    "; ".join(entry.describe() for entry in blocked.values()),
+                    status="suppressed" if len(blocked) == len(wanted) else "partial",
+                )
+        except sa.exc.SQLAlchemyError as error:
+            raise unavailable(log, email, error) from error
+        for entry in blocked.values():
+            logger.info("%s: not sent to %s", email, entry.describe())
+        left = [r for r in wanted if r not in blocked]
+        if not left:
+            raise suppressed_error(message.msgId, email, blocked)
+        return Start(message.msgId, left, suppressed=blocked)
+
+    def resend_plan(
+        self, message_id: str | None, email: str, recipients: list[str], category: str | None
+    ) -> tuple[list[str], dict[str, Suppression]]:
+        """For a kept message sent again: the recipients still due (not recorded as sent,
+        not suppressed since), and the suppressed ones."""
+        log = self.log
+        if log is None or not message_id:
+            return recipients, {}
+        try:
+            done = log.delivered_to(message_id)
+            due = [r for r in recipients if normalise_address(r) not in done]
+            blocked = log.suppressions.blocking(due, category)
+            if blocked:
+                log.record(message_id, "suppressed", list(blocked), None)
+        except sa.exc.SQLAlchemyError as error:
+            raise unavailable(log, email, error) from error
+        return [r for r in due if r not in blocked], blocked
+
+    def sent(self, delivery: Delivery, reply: str | None = None) -> None:
+        """The relay accepted the message for the recipients ``delivery`` delivered."""
+        if self.log is None:
+            return
+        self._safely(
+            self.log.sent,
+            delivery.message.msgId,
+            delivery.delivered,
+            reply=reply if reply is not None else delivery.reply,
+            relay=self.relay,
+            attempts=delivery.attempts,
+        )
+
+    def deferred(self, delivery: Delivery, error: BaseException | None) -> None:
+        """An attempt failed transiently for the recipients still pending; retrying."""
+        if self.log is None:
+            return
+        self._safely(
+            self.log.deferred,
+            delivery.message.msgId,
+            delivery.pending or delivery.recipients,
+            _describe(error),
+            attempts=delivery.attempts,
+            relay=self.relay,
+        )
+
+    def failed(
+        self,
+        message_id: str,
+        email: str,
+        error: BaseException,
+        recipients: list[str],
+        delivered: list[str],
+        attempts: int,
+        refused: dict[str, tuple[int, str]] | None = None,
+    ) -> None:
+        """The message did not reach ``recipients`` for good (it went to the failed-mail
+        folder). Each recipient refused with 5xx at RCPT is a hard bounce: a ``bounced``
+        event and a suppression of the address for all mail."""
+        if self.log is not None:
+            self._safely(
+                self._failed, message_id, email, error, recipients, delivered, attempts, refused
+            )
+
+    def _failed(
+        self,
+        message_id: str,
+        email: str,
+        error: BaseException,
+        recipients: list[str],
+        delivered: list[str],
+        attempts: int,
+        refused: dict[str, tuple[int, str]] | None,
+    ) -> None:
+        log = self.log
+        assert log is not None
+        if delivered:
+            log.sent(message_id, delivered, relay=self.relay, attempts=attempts)
+        log.failed(
+            message_id,
+            recipients,
+            _describe(error),
+            attempts=attempts,
+            relay=self.relay,
+            partial=bool(delivered),
+        )
+        for address, (code, text) in (refused or {}).items():
+            if 500 <= code < 600 and log.bounced(message_id, address, f"{code} {text}".strip()):
+                logger.warning(
+                    "%s: %s refused with %s %s at RCPT: a hard bounce, suppressed for all mail "
+                    "(lift it with `emailkit suppress remove %s`)",
+                    email,
+                    address,
+                    code,
+                    text,
+                    address,
+                )
+
+    def _safely(self, record: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            record(*args, **kwargs)
+        except (sa.exc.SQLAlchemyError, ConfigError) as error:
+            logger.error(
+                "emailkit: the delivery log %r could not record what happened to %s (%s); "
+                "the message itself was handled",
+                self.log,
+                args[0] if args else "a message",
+                describe_error(error),
+            )
+
+
+def unavailable(log: DeliveryLog, email: str, error: BaseException) -> ConfigError:
+    """The error when the log cannot be asked before a send (nothing was sent)."""
+    return ConfigError(
+        f"{email}: nothing sent, the delivery log {log!r} cannot be reached to check the "
+        f"idempotency key and the suppression list ({describe_error(error)}). Check "
+        "EMAILKIT_DATABASE, or set "
+        "EMAILKIT_DELIVERY_LOG = False to send without a log."
+    )
+
+
+def suppressed_error(
+    message_id: str, email: str, blocked: dict[str, Suppression]
+) -> SuppressedError:
+    """The error for a message none of whose recipients may be mailed."""
+    reasons = {address: entry.describe() for address, entry in blocked.items()}
+    return SuppressedError(
+        f"{email}: nothing sent, every recipient is suppressed: {'; '.join(reasons.values())}. "
+        "Lift an entry with `emailkit suppress remove ADDRESS [--category C]` if it is wrong.",
+        email=email,
+        recipients=list(blocked),
+        message_id=message_id,
+        reasons=reasons,
+    )
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    code, reply = smtp_answer(error)
+    if code is not None:
+        return f"{code} {reply or ''}".strip()
+    return f"{type(error).__name__}: {error}"
+
+
+class BufferedRecorder(Recorder):
+    """A :class:`Recorder` for one ``send_many`` run: it writes a batch of finished messages
+    in one transaction (every ``size`` messages or ``interval`` seconds, and at the end)
+    instead of two per message, in a thread of its own, which is what keeps the log's cost
+    small.
+
+    A message with an idempotency key is still claimed before it is sent, and suppression
+    is still checked for each; only the record of what happened waits. Whatever sees the
+    rare paths (a retry, a failure) flushes first and records it at once. If the process
+    dies, up to one batch of records is lost, never a message.
+    """
+
+    def __init__(self, parent: Recorder, size: int = 200, interval: float = 1.0) -> None:
+        super().__init__(parent.log, parent.relay or "")
+        self.size = size
+        self.interval = interval
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._events: list[dict[str, Any]] = []
+        self._since = time.monotonic()
+        self._suppressions = parent.log.suppressions.snapshot() if parent.log else None
+        self._batches: queue.Queue[tuple[list[Any], list[Any]]] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        # send_many runs one sender thread per pooled connection, all recording here.
+        self._lock = threading.RLock()
+
+    def queued(
+        self, message: Message, recipients: Iterable[str] | None = None, *, known: bool = False
+    ) -> Start:
+        with self._lock:
+            return self._queued(message, recipients, known=known)
+
+    def _queued(self, message: Message, recipients: Iterable[str] | None, *, known: bool) -> Start:
+        log = self.log
+        if (
+            known
+            or log is None
+            or message.idempotency_key is not None
+            or message.msgId in self._rows
+        ):
+            self.flush()
+            return super().queued(message, recipients, known=known)
+        wanted = list(recipients if recipients is not None else message.envelope_recipients)
+        email = message.email_name or "message"
+        try:
+            assert self._suppressions is not None
+            blocked = self._suppressions.blocking(wanted, message.category)
+        except (sa.exc.SQLAlchemyError, ConfigError) as error:
+            raise unavailable(log, email, error) from error
+        row = message_row(
+            message.msgId,
+            email=email,
+            recipients=wanted,
+            locale=message.locale,
+            category=message.category,
+            sender=message.envelope_sender,
+            relay=self.relay,
+        )
+        self._rows[message.msgId] = row
+        self._events.append(event_row(message.msgId, None, "queued"))
+        if blocked:
+            reasons = "; ".join(entry.describe() for entry in blocked.values())
+            row["status"] = "suppressed" if len(blocked) == len(wanted) else "partial"
+            self._events.extend(
+                event_row(message.msgId, address, "suppressed", reasons) for address in blocked
+            )
+            for entry in blocked.values():
+                logger.info("%s: not sent to %s", email, entry.describe())
+        left = [r for r in wanted if r not in blocked]
+        if not left:
+            self.flush_now_and_then()
+            raise suppressed_error(message.msgId, email, blocked)
+        return Start(message.msgId, left, suppressed=blocked)
+
+    def sent(self, delivery: Delivery, reply: str | None = None) -> None:
+        with self._lock:
+            self._sent(delivery, reply)
+
+    def _sent(self, delivery: Delivery, reply: str | None) -> None:
+        row = self._rows.get(delivery.message.msgId)
+        if row is None:
+            # Another sender thread handed this message's queued row to the writer while it
+            # was on its way: let that row be written before it is brought up to date.
+            if self._writer is not None:
+                self._batches.join()
+            super().sent(delivery, reply)
+            return
+        row["status"] = "partial" if row["status"] == "partial" else "sent"
+        row["attempts"] = delivery.attempts
+        row["last_reply"] = reply if reply is not None else delivery.reply
+        row["relay"] = self.relay
+        row["updated_at"] = utcnow()
+        self._events.extend(
+            event_row(row["message_id"], address, "sent", row["last_reply"])
+            for address in delivery.delivered
+        )
+        self.flush_now_and_then()
+
+    def deferred(self, delivery: Delivery, error: BaseException | None) -> None:
+        with self._lock:
+            self.flush()
+            super().deferred(delivery, error)
+
+    def failed(self, *args: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.flush()
+            super().failed(*args, **kwargs)
+
+    def flush_now_and_then(self) -> None:
+        """Hand the batch to the writer thread when it is full or old enough."""
+        if len(self._rows) >= self.size or time.monotonic() - self._since >= self.interval:
+            self.flush(wait=False)
+
+    def flush(self, wait: bool = True) -> None:
+        """Write what is buffered; ``wait`` until it is written (before another recorder
+        records these messages, and at the end of the run)."""
+        with self._lock:
+            self._hand_over()
+        if wait and self._writer is not None:
+            self._batches.join()
+
+    def _hand_over(self) -> None:
+        rows, events = list(self._rows.values()), self._events
+        self._rows, self._events = {}, []
+        self._since = time.monotonic()
+        if self.log is not None and (rows or events):
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write, name="emailkit-log-writer", daemon=True
+                )
+                self._writer.start()
+            self._batches.put((rows, events))
+
+    def _write(self) -> None:
+        # Its own thread: the database's commit latency overlaps the SMTP conversation.
+        assert self.log is not None
+        while True:
+            rows, events = self._batches.get()
+            try:
+                self._safely(self.log.write_many, rows, events)
+            finally:
+                self._batches.task_done()
