@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, TemplateNotFound, TemplateSyntaxError
 
 from emailkit import TemplateError
-from emailkit.templating.flatten import Tag, Unflattenable, flatten, scan
+from emailkit.templating.flatten import flatten
+from emailkit.templating.tags import Tag, Unflattenable, scan
 
 
 def source_of(templates: dict[str, str]):

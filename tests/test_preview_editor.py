@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from emailkit import Email
 from emailkit.preview import create_preview_app, fields, pysource
+from emailkit.preview import values as fieldvalues
 
 from .layout import check_layout
 from .test_preview import copy_of_shipped
@@ -263,7 +264,7 @@ def test_form_kinds_and_parsing_follow_the_annotations(emails_root):
     ]
     assert spec["points"].label == "list[Point]"
     assert spec["plan"].choices == ("free", "pro") and spec["tier"].choices == ("free", "pro")
-    parse = fields.parse
+    parse = fieldvalues.parse
     assert parse("kinds", spec["n"], " 42 ") == 42
     assert parse("kinds", spec["ratio"], "2.5") == 2.5
     assert parse("kinds", spec["on"], True) is True
@@ -285,7 +286,7 @@ def test_form_kinds_and_parsing_follow_the_annotations(emails_root):
         if says is None:
             assert parse("kinds", spec[name], raw) == dt.datetime(2026, 3, 14)
             continue
-        with pytest.raises(fields.FieldError) as raised:
+        with pytest.raises(fieldvalues.FieldError) as raised:
             parse("kinds", spec[name], raw)
         assert str(raised.value).startswith(says) and raised.value.field == name
     values = {

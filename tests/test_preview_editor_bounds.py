@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emailkit.preview import create_preview_app, fields
+from emailkit.preview import create_preview_app, values
 
 from .conftest import running_preview
 
@@ -233,5 +233,5 @@ def test_non_finite_floats_in_a_sample_itself_copy_as_runnable_python(client):
 
 
 def test_nesting_counts_brackets_outside_strings():
-    assert fields.nesting('{"a": [1, {"b": "[[[["}]}') == 3
-    assert fields.nesting('"\\"[[["') == 0
+    assert values.nesting('{"a": [1, {"b": "[[[["}]}') == 3
+    assert values.nesting('"\\"[[["') == 0

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailkit import discover
-from emailkit.templating.flatten import Flattened, Unflattenable, scan
+from emailkit.templating.flatten import Flattened
 from emailkit.templating.inline import inline_template
+from emailkit.templating.tags import Unflattenable, scan
 from emailkit.templating.text.html2text import html_to_text
 from emailkit.templating.text.template import NotCompilable, compile_text
 from emailkit.templating.text.values import Irregular, finish, text_value

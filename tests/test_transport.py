@@ -8,7 +8,8 @@ import pytest
 
 from emailkit import ConfigError, SendError
 from emailkit.extension import kit
-from emailkit.sending.transport import envelope_address, is_loopback
+from emailkit.sending.smtpsettings import is_loopback
+from emailkit.sending.transport import envelope_address
 
 from .conftest import start_tls_sink
 from .test_sending import make_app, welcome

@@ -9,7 +9,8 @@ from functools import cached_property
 from lxml.html import HtmlElement
 
 from ..model.email import Email
-from ..templating.flatten import Flattened, Tag, Unflattenable, flatten
+from ..templating.flatten import Flattened, flatten
+from ..templating.tags import Tag, Unflattenable
 from ..templating.templates import HTML, SUBJECT, TEXT
 
 _TRACED_ATTRIBUTES = ("class", "id", "src", "href", "alt", "role", "title")
@@ -83,6 +84,6 @@ class EmailSources:
 
 
 def _scan_file(get_source, name: str):  # type: ignore[no-untyped-def]
-    from ..templating.flatten import scan
+    from ..templating.tags import scan
 
     return scan(get_source(name), name)

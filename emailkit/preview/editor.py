@@ -21,8 +21,9 @@ from ..model.email import Email
 from . import display
 from .assets import show_images
 from .catalog import PREVIEW_RECIPIENT, Catalog, Problem
-from .fields import MAX_CHARACTERS, FieldError, FieldSpec, form_value, nesting, parse, specs
+from .fields import FieldSpec, form_value, specs
 from .pysource import sample_source
+from .values import MAX_CHARACTERS, FieldError, nesting, parse
 
 
 @dataclass

@@ -24,7 +24,8 @@ from .deliverylog import Recorder, suppressed_error
 from .mailfolder import MailFolder, StoredMessage
 from .pool import PoolOptions
 from .relays import RelaySet, relay_settings
-from .transport import Refusals, SmtpConnection, SmtpSettings
+from .smtpsettings import SmtpSettings
+from .transport import Refusals, SmtpConnection
 
 logger = logging.getLogger("emailkit")
 

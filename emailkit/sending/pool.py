@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .transport import SmtpConnection, SmtpSettings
+from .smtpsettings import SmtpSettings
+from .transport import SmtpConnection
 
 
 @dataclass(frozen=True)

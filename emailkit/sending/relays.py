@@ -26,7 +26,8 @@ from ..errors import ConfigError
 from .delivery import Delivery
 from .pool import PoolOptions, SmtpPool
 from .ratelimit import RateLimit, is_throttling
-from .transport import SmtpConnection, SmtpSettings
+from .smtpsettings import SmtpSettings
+from .transport import SmtpConnection
 
 logger = logging.getLogger("emailkit")
 

@@ -7,7 +7,7 @@ or a ``{% call callout("info") %}...{% endcall %}`` block, becomes the macro's b
 whitespace-control marks are chosen so the expansion renders the same text as the call. What
 cannot be expanded exactly (a macro used inside an expression, a computed default, ``varargs``,
 a caller taking arguments, a call block reading a name the macro binds) raises
-:class:`~emailkit.templating.flatten.Unflattenable`.
+:class:`~emailkit.templating.tags.Unflattenable`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from jinja2 import meta, nodes
 from markupsafe import escape
 
-from .flatten import Flattened, Tag, Unflattenable
+from .flatten import Flattened
 from .macros import (
     PARSER,
     Macro,
@@ -30,6 +30,7 @@ from .macros import (
     parse_tag,
     read_macro,
 )
+from .tags import Tag, Unflattenable
 
 _DEPTH = 16
 

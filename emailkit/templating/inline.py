@@ -8,7 +8,7 @@ render-then-premailer gives, at the cost of a plain Jinja render. Values that br
 are routed through :mod:`emailkit.templating.fragments` (:func:`inline_template_with_fragments`).
 Where equality cannot be promised (a ``class="{{ ... }}"`` attribute, a ``:first-child``/``+``/``~``
 rule whose element has control flow among its siblings, such a rule with markup from a value) it
-raises :class:`~emailkit.templating.flatten.Unflattenable` naming the reason, file and line.
+raises :class:`~emailkit.templating.tags.Unflattenable` naming the reason, file and line.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from .cssrules import (
     sibling_sensitive,
 )
 from .cssrules import styles_premailer_reads as _styles_premailer_reads
-from .flatten import Flattened, Tag, Unflattenable, raw_literal
+from .flatten import Flattened
 from .fragments import FILTER, Site, site_for
 from .htmlcontext import HtmlContext
 from .i18n.translated import Translate, bake
+from .tags import Tag, Unflattenable, raw_literal
 
 __all__ = [
     "PREMAILER_OPTIONS",

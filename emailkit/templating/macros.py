@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
-from .flatten import Tag, Unflattenable, scan
+from .tags import Tag, Unflattenable, scan
 
 PARSER = Environment(extensions=["jinja2.ext.i18n"])
 # Names a macro body may read besides its parameters: Jinja's and emailkit's globals.

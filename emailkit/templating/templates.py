@@ -27,12 +27,13 @@ from ..errors import TemplateError
 from ..mime.headers import forbidden
 from . import compilecache
 from .components import expand_components
-from .flatten import Flattened, Tag, Unflattenable, flatten, syntax_message
+from .flatten import Flattened, flatten
 from .fragments import FILTER, FragmentInliner, Site
 from .i18n import locales
 from .i18n.translated import holds_markup
 from .loader import EmailLoader, mtime, read_text
 from .mjml import compiler as mjml
+from .tags import Tag, Unflattenable, syntax_message
 from .text.lines import TextLineBreaks
 from .text.tables import FILTERS as TABLE_FILTERS
 from .text.template import NotCompilable, compile_text

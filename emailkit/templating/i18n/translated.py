@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
-from ..flatten import Tag
+from ..tags import Tag
 
 _PARSER = Environment(extensions=["jinja2.ext.i18n"])
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")

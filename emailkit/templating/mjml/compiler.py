@@ -6,7 +6,7 @@ where it stands between MJML elements), the markup is checked (:mod:`.mjml_valid
 their placeholders. The result is inlined like any ``body.html``, so rendering an MJML email
 is one Jinja render. :mod:`.mjml_probe` first tries the result against "render, then
 compile"; where a construct cannot be compiled once (a value MRML reads, a loop whose
-iterations MRML lays out together) :class:`~emailkit.templating.flatten.Unflattenable` says why and
+iterations MRML lays out together) :class:`~emailkit.templating.tags.Unflattenable` says why and
 the email is compiled with :func:`to_html` after each render instead.
 """
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from jinja2 import Environment
 
 from ...errors import TemplateError
-from ..flatten import Flattened, Tag, Unflattenable
+from ..flatten import Flattened
+from ..tags import Tag, Unflattenable
 
 SUFFIX = ".mjml"
 INSTALL = "pip install 'Flask-EmailKit[mjml]'"

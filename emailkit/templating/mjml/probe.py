@@ -6,7 +6,7 @@ template is compiled once, both ways are rendered side by side over probe scenar
 loop run 0 to 3 times (each loop alone, and all together), every condition true and false,
 every ``{{ }}`` given values of different shapes (empty, spaces, lengths, colours, URLs).
 Jinja renders both (so whitespace control is Jinja's own); only MRML's part differs. Any
-difference raises :class:`~emailkit.templating.flatten.Unflattenable` naming the Jinja tag that
+difference raises :class:`~emailkit.templating.tags.Unflattenable` naming the Jinja tag that
 makes it.
 """
 
@@ -20,7 +20,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from ..documents import covers_head, same_document
-from ..flatten import Tag, Unflattenable, raw_literal
+from ..tags import Tag, Unflattenable, raw_literal
 
 VALUES = (
     "ekprobe",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..flatten import Unflattenable
+from ..tags import Unflattenable
 from .spec import ATTRIBUTES, CHILDREN, ENDING_TAGS, ENUMS, EXTRA_ELEMENTS, GLOBAL_ATTRIBUTES
 
 _TAG = re.compile(r"<(/?)([A-Za-z][\w:.-]*)")
@@ -50,7 +50,7 @@ class Checked:
 def check(source: str, token: re.Pattern[str], where: Callable[[int], str]) -> Checked:
     """Check ``source`` (MJML whose Jinja tags are ``token`` words); ``where`` names an
     offset's file and line for messages about an earlier element. Raises
-    :class:`MjmlProblem`, or :class:`~emailkit.templating.flatten.Unflattenable` when a placeholder
+    :class:`MjmlProblem`, or :class:`~emailkit.templating.tags.Unflattenable` when a placeholder
     stands for an element or attribute name (the MJML is only known after rendering)."""
     checked = Checked()
     stack: list[_Open] = []

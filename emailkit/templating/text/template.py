@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..flatten import JINJA_OPENER, Tag, scan
+from ..tags import JINJA_OPENER, Tag, scan
 from .html2text import MARKED_LINK, config, is_hidden, prepare, spell_link
 from .tables import (
     CELL,
