@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .test_preview_layout import LAYOUT_PROBLEMS
+from .preview.test_preview_layout import LAYOUT_PROBLEMS
 
 WIDTHS = (375, 768, 1440)
 

@@ -17,8 +17,8 @@ from emailkit.errors import ContextError, SampleError, TemplateError
 from emailkit.model.email import preview_samples
 from emailkit.preview import create_preview_app
 
+from .cli.test_cli import emailkit, one_line_error
 from .conftest import REPO
-from .test_cli import emailkit, one_line_error
 
 RAISING = """\
 from emailkit import Email
