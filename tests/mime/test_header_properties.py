@@ -240,6 +240,7 @@ def test_fast_ascii_subject_parses_as_the_policy_fold_does(value):
 
 @SETTINGS
 @given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200))
+@example("=??Q??=")  # looks like an empty encoded-word: the policy's own fold loses it
 def test_hand_encoded_words_parse_as_the_policy_fold_does(value):
     words = rfc2047.encoded_words(value, first=60)
     assert all(len(word) <= 75 for word in words) and len(words[0]) <= 60
@@ -250,7 +251,9 @@ def test_hand_encoded_words_parse_as_the_policy_fold_does(value):
     policy = email.policy.SMTP.header_factory("Subject", value).fold(policy=email.policy.SMTP)
     theirs = message_from_bytes(policy.encode() + b"\r\n", policy=email.policy.strict)
     assert ours["Subject"] == value
-    if value.strip() == value and "  " not in value:  # the policy drops edge whitespace
+    # The policy drops edge whitespace, and text that reads as an encoded-word ("=??Q??=")
+    # comes back from its own fold decoded, or empty: compare where it keeps the value.
+    if value.strip() == value and "  " not in value and "=?" not in value:
         assert theirs["Subject"] == value
 
 
