@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ..conftest import REPO, SHIPPED_ROOT
+from .conftest import delivered_and_kept
 
 APP = """
 import faulthandler, signal, sys
@@ -129,12 +130,7 @@ def test_queued_mail_is_sent_or_kept_when_the_process_is_stopped(
         assert "KeyboardInterrupt" in errors
     assert took < 15, took  # the grace period, the messages on the wire, writing the rest
 
-    delivered = [r for envelope in smtp_server.envelopes for r in envelope.rcpt_tos]
-    kept = [
-        r
-        for path in (instance / "emailkit" / "failed").glob("*.json")
-        for r in json.loads(path.read_text())["recipients"]
-    ]
+    delivered, kept = delivered_and_kept(smtp_server, instance)
     assert len(delivered) == len(set(delivered))  # nothing twice
     assert not set(delivered) & set(kept)  # nothing both sent and kept
     assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))
@@ -206,12 +202,7 @@ def test_sigint_ignored_at_start_is_left_ignored(tmp_path, smtp_server):
             process.kill()
             process.wait()
     assert process.returncode == -signal.SIGTERM, errors
-    delivered = [r for envelope in smtp_server.envelopes for r in envelope.rcpt_tos]
-    kept = [
-        r
-        for path in (instance / "emailkit" / "failed").glob("*.json")
-        for r in json.loads(path.read_text())["recipients"]
-    ]
+    delivered, kept = delivered_and_kept(smtp_server, instance)
     assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))
 
 
@@ -296,10 +287,5 @@ def test_sigterm_while_the_main_thread_is_submitting_does_not_hang(tmp_path, smt
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "handled [15]" in done.stdout  # drained, then the app's own handler ran
-    delivered = [r for envelope in smtp_server.envelopes for r in envelope.rcpt_tos]
-    kept = [
-        r
-        for path in (instance / "emailkit" / "failed").glob("*.json")
-        for r in json.loads(path.read_text())["recipients"]
-    ]
+    delivered, kept = delivered_and_kept(smtp_server, instance)
     assert sorted(delivered + kept) == sorted(f"u{i}@example.com" for i in range(count))

@@ -25,20 +25,6 @@ CONFIG = {"SECRET_KEY": SECRET, "EMAILKIT_BOUNCE_ADDRESS": BOUNCES}
 OTHER = "grace@example.net"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    return request.getfixturevalue("postgres_server").new_database()
-
-
-@pytest.fixture
-def log(database_url):
-    log = DeliveryLog(database_url)
-    yield log
-    log.close()
-
-
 def sent(log: DeliveryLog, message_id: str = MESSAGE_ID, to=(RCPT, OTHER)) -> str:
     log.queued(message_id, email="receipt", recipients=list(to), sender="noreply@acme.example.com")
     log.sent(message_id, list(to), reply="250 OK")

@@ -14,21 +14,6 @@ from hypothesis import strategies as st
 from emailkit.sending.deliverylog import DeliveryLog, messages, normalise_address
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    """A fresh, empty database: an SQLite file, or a new database on the PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    return request.getfixturevalue("postgres_server").new_database()
-
-
-@pytest.fixture
-def log(database_url):
-    store = DeliveryLog(database_url)
-    yield store
-    store.close()
-
-
 def test_a_second_message_with_the_same_key_is_a_duplicate_of_the_first(log):
     first = log.queued(
         "<1@x>", email="receipt", recipients=["ada@example.com"], idempotency_key="k"

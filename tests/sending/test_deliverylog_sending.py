@@ -29,13 +29,6 @@ def newsletter(name: str = "Ada"):
     return WelcomeNews(user_name=name, confirm_url="https://acme.example.com/c/1")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    return request.getfixturevalue("postgres_server").new_database()
-
-
 @pytest.fixture
 def app(tmp_path, smtp_server, database_url):
     app = make_app(tmp_path, smtp_server, EMAILKIT_DATABASE=database_url)
