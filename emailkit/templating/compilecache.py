@@ -77,10 +77,10 @@ def _versions() -> str:
                 parts.append(f"{name}={metadata.version(name)}")
             except metadata.PackageNotFoundError:
                 parts.append(f"{name}=none")
-    package = Path(__file__).parent
-    for path in sorted(package.glob("*.py")):
+    package = Path(__file__).parents[1]  # all of emailkit, its subpackages included
+    for path in sorted(package.rglob("*.py")):
         stat = path.stat()
-        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        parts.append(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}")
     return "\n".join(parts)
 
 

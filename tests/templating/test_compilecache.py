@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from emailkit.templating import compilecache, inline
@@ -126,3 +128,17 @@ def test_the_compile_reason_is_cached_too(cache_dir, emails_root, monkeypatch):
     assert text is None and "several columns" in compiled.text_reason
     refuse_compiling(monkeypatch)
     assert render(folder.parent)[2].text_reason == compiled.text_reason
+
+
+def test_the_stamp_covers_every_module_of_the_package_subpackages_included():
+    """A changed module anywhere in emailkit (templating/text/, mime/...) compiles again."""
+    compilecache._versions.cache_clear()
+    try:
+        stamp = compilecache._versions()
+    finally:
+        compilecache._versions.cache_clear()
+    package = Path(compilecache.__file__).parents[1]
+    modules = {str(path.relative_to(package)) for path in package.rglob("*.py")}
+    stamped = {line.split(":", 1)[0] for line in stamp.splitlines() if ".py:" in line}
+    assert modules == stamped
+    assert {"templating/text/template.py", "mime/message.py", "model/email.py"} <= stamped
