@@ -72,17 +72,24 @@ class BulkRun:
         ]
         for sender in senders:
             sender.start()
+        # Where each item stood, by Message-ID (or, unbuilt, by the failure itself): the
+        # senders finish in any order, the report lists failures in the order of the items.
+        position: dict[object, int] = {}
         try:
-            for item in items:
+            for index, item in enumerate(items):
                 if self._work.qsize() >= _READY_AHEAD:
                     self._server_busy.wait(timeout=0.05)
                 self._server_busy.clear()
-                self._put(self._build(item), senders)
+                job = self._build(item)
+                position[job.msgId if isinstance(job, Message) else id(job)] = index
+                self._put(job, senders)
         finally:
             for _ in senders:
                 self._put(_DONE, senders)
             for sender in senders:
                 sender.join()
+            for failures in (self.report.failed, self.report.suppressed):
+                failures.sort(key=lambda f: position.get(f.message_id, position.get(id(f), 0)))
         if self._crash:
             raise self._crash[0]
 

@@ -111,7 +111,8 @@ class SendReport:
     """What :meth:`EmailKit.send_many` did: counts, and every failure with its reason.
 
     ``sent`` counts messages delivered to all their recipients; a message some recipients
-    refused is in ``failed``, naming just those recipients.
+    refused is in ``failed``, naming just those recipients. ``send_many`` lists failures in
+    the order of its items, whichever connection finished first.
     """
 
     sent: int = 0

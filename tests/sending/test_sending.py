@@ -499,6 +499,29 @@ def test_send_many_reports_just_the_refused_recipients(app, smtp_server):
     assert [m["recipients"] for m in kept(app)] == [["gone@example.com"]]
 
 
+@pytest.mark.parametrize("app", [{"EMAILKIT_SMTP_CONNECTIONS": 4}], indirect=True)
+def test_send_many_lists_failures_in_the_order_of_its_items(app, smtp_server):
+    """Four connections finish in any order (an address that does not parse fails at once,
+    a refusal after a round trip); the report follows the items."""
+    smtp_server.data_delay = 0.01
+    for n in range(0, 24, 5):
+        smtp_server.refuse(f"gone{n}@example.com", "550")
+    items = [
+        (welcome(str(n)), f"gone{n}@example.com" if n % 5 == 0 else f"u{n}@example.com")
+        if n % 7 != 3
+        else (welcome(str(n)), f"not an address {n}")
+        for n in range(24)
+    ]
+    report = kit.send_many(items)
+    expected = [
+        f"not an address {n}" if n % 7 == 3 else f"gone{n}@example.com"
+        for n in range(24)
+        if n % 5 == 0 or n % 7 == 3
+    ]
+    assert [failure.recipients[0] for failure in report.failed] == expected
+    assert report.sent == 24 - len(expected)
+
+
 def test_send_async_future_carries_the_refused_recipients(app, smtp_server):
     smtp_server.refuse("gone@example.com", "550")
     future = welcome().send_async(to=TEAM[0], cc=TEAM[2])
