@@ -225,3 +225,36 @@ def test_the_soft_space_table_holds_every_whitespace_character_up_to_u3000():
     from emailkit.templating.text.values import _SOFTEN, SOFT
 
     assert {code: SOFT for code in range(0x3000 + 1) if chr(code).isspace()} == _SOFTEN
+
+
+# What soft spaces become, written as the two regular expressions that defined it: at a
+# line's start the indentation stays and the run after it goes; elsewhere a run of spaces
+# holding a soft space is one space. collapse_soft() does it without them (a regex retried
+# at every space of a padded table row), and finish() trims lines with str methods.
+def _collapse_by_regex(text: str) -> str:
+    import re
+
+    from emailkit.templating.text.values import SOFT
+
+    text = re.sub(f"^( *){SOFT}[ {SOFT}]*", r"\1", text, flags=re.MULTILINE)
+    return re.sub(f"[ {SOFT}]*{SOFT}[ {SOFT}]*", " ", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from([" ", " ", "\n", "\ue003", "a", "b", "\x1d"]), max_size=60))
+def test_soft_spaces_collapse_as_the_regular_expressions_say(text):
+    from emailkit.templating.text.values import collapse_soft
+
+    assert collapse_soft(text) == _collapse_by_regex(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from([" ", "\n", "\ue003", "a", "\ue000"]), max_size=60))
+def test_finish_trims_lines_and_blank_runs_as_before(text):
+    import re
+
+    rendered = _collapse_by_regex(text) if "\ue003" in text else text
+    expected = re.sub(r" +(?=\n|\Z)", "", rendered)
+    expected = re.sub("\n{3,}", "\n\n", expected).strip("\n") + "\n"
+    if "\ue000" not in text:  # link markers are spelled by finish(); not what this checks
+        assert finish(text) == expected

@@ -11,10 +11,9 @@ table), no ``colspan``/``rowspan``; :func:`plain_table` says which.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from .values import SOFT
+from .values import SOFT, collapse_soft
 
 # Markers the text template writes around each cell (its alignment after the start) and after
 # each row; values holding them are converted per render (emailkit.templating.text.values).
@@ -24,8 +23,6 @@ _LAYOUT_ALIGNED = {"center", "right", "middle"}
 _ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
 _VALIGN = {"top": "0", "middle": "1", "bottom": "2"}
 _INLINE = {"span", "b", "strong", "i", "em", "a", "br", "small", "code", "font", "u", "sup", "sub"}
-_SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
-_SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
 
 
 def plain_table(table: Any, is_statement_row: Any) -> str | None:
@@ -74,55 +71,54 @@ def cell_alignment(cell: Any) -> str:
     return align + valign
 
 
-def _cell(rendered: str) -> tuple[str, str, str]:
-    """A rendered cell (alignment, then content) as (align, valign, text): soft spaces
-    resolved, its edge lines dropped, no spaces at its lines' ends."""
-    rendered = rendered[rendered.index(CELL_START) + 1 :]
-    align, valign, text = rendered[0], rendered[1], rendered[2:]
-    if SOFT in text:
-        text = _SOFT_LINE_START.sub(r"\1", text)
-        text = _SOFT_RUN.sub(" ", text)
-    text = text.strip("\n")
-    lines = text.split("\n") if "\n" in text else None
-    text = text.rstrip() if lines is None else "\n".join(line.rstrip() for line in lines)
-    return align, valign, text
-
-
 def lay_out(rendered: str, indent: str) -> str:
-    """The table of rendered rows and cells as inscriptis lays it out."""
-    rows = [[_cell(c) for c in text.split(CELL)[:-1]] for text in rendered.split(ROW)]
-    rows.pop()  # after the last row marker
-    if not rows:
-        return ""
+    """The table of rendered rows and cells as inscriptis lays it out.
+
+    Each cell is its alignment then its text: soft spaces resolved, its edge lines dropped,
+    no spaces at its lines' ends. One pass reads the cells and the column widths, a second
+    pads them (this runs on every render of a receipt, so it is written for speed).
+    """
+    rows: list[list[tuple[Any, int, list[str]]]] = []
     widths: list[int] = []
-    for row in rows:
-        for column, (_, _, text) in enumerate(row):
-            width = len(text) if "\n" not in text else max(map(len, text.split("\n")))
+    for row_text in rendered.split(ROW)[:-1]:  # nothing after the last row marker
+        row = []
+        for column, cell in enumerate(row_text.split(CELL)[:-1]):
+            start = cell.index(CELL_START)
+            text = cell[start + 3 :]
+            if SOFT in text:
+                text = collapse_soft(text)
+            text = text.strip("\n")
+            if "\n" in text:
+                lines = [line.rstrip() for line in text.split("\n")]
+                width = max(map(len, lines))
+            else:
+                lines = [text.rstrip()]
+                width = len(lines[0])
             if column == len(widths):
                 widths.append(width)
             elif width > widths[column]:
                 widths[column] = width
+            row.append((_ALIGNED[cell[start + 1]], int(cell[start + 2]), lines))
+        rows.append(row)
     out: list[str] = []
     for row in rows:
-        if not any("\n" in text for _, _, text in row):  # one line, the common case
+        height = 1
+        for _, _, lines in row:
+            if len(lines) > height:
+                height = len(lines)
+        if height == 1:  # one line, the common case
             out.append(
-                "  ".join(
-                    _ALIGNED[align](text, widths[column])
-                    for column, (align, _, text) in enumerate(row)
-                )
+                "  ".join([pad(lines[0], widths[c]) for c, (pad, _, lines) in enumerate(row)])
             )
             continue
-        cells = [(align, int(valign), text.split("\n")) for align, valign, text in row]
-        height = max(len(lines) for _, _, lines in cells)
         columns = []
-        for column, (align, valign, lines) in enumerate(cells):
+        for column, (pad, valign, lines) in enumerate(row):
             width = widths[column]
             top = (height - len(lines)) * valign // 2
-            padded = [" " * width] * top
-            padded += [_ALIGNED[align](line, width) for line in lines]
-            padded += [" " * width] * (height - len(padded))
-            columns.append(padded)
-        out.extend("  ".join(parts) for parts in zip(*columns, strict=False))
+            blank = " " * width
+            padded = [blank] * top + [pad(line, width) for line in lines]
+            columns.append(padded + [blank] * (height - len(padded)))
+        out.extend(map("  ".join, zip(*columns, strict=True)))
     return ("\n" + indent).join(out)
 
 

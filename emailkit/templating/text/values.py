@@ -21,11 +21,7 @@ from .html2text import MARKED_LINK, OPEN, html_to_text, spell_link, tidy
 logger = logging.getLogger("emailkit")
 
 SOFT = "\ue003"
-_SOFT_RUN = re.compile(f"[ {SOFT}]*{SOFT}[ {SOFT}]*")
-_SOFT_LINE_START = re.compile(f"^( *){SOFT}[ {SOFT}]*", re.MULTILINE)
 _OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_TRAILING_SPACE = re.compile(r" +(?=\n|\Z)")
-_BLANK_LINES = re.compile("\n{3,}")
 # Characters that do not reach the text as they are: "&" (inscriptis unescapes entities a
 # second time), controls, our link and soft-space markers, surrogates and non-characters.
 _IRREGULAR = re.compile(
@@ -118,21 +114,46 @@ def finish(rendered: str) -> str:
     """The text part from a render of the compiled text template: what :func:`tidy` does
     to inscriptis' output, knowing that the template's own lines have no trailing spaces."""
     if SOFT in rendered:
-        # At a line's start, indentation stays and content whitespace goes; elsewhere a
-        # run of whitespace is one space, as inscriptis lays it out.
-        rendered = _SOFT_LINE_START.sub(r"\1", rendered)
-        rendered = _SOFT_RUN.sub(" ", rendered)
+        rendered = collapse_soft(rendered)
     if _OTHER_LINE_BREAKS.search(rendered):
         return tidy(rendered, _spell_compiled)  # str.splitlines() breaks there too
     if OPEN in rendered:
         rendered = MARKED_LINK.sub(_spell_compiled, rendered)
     # Whitespace reaches a line's end only as spaces: inscriptis (and the soft spaces
     # above) turn any other whitespace into one, and the template's lines were stripped.
+    # (str methods, not regexes: a regex for trailing spaces retries at every space of a
+    # padded table row, which cost more than the rest of the render.)
     if " \n" in rendered or rendered.endswith(" "):
-        rendered = _TRAILING_SPACE.sub("", rendered)
-    if "\n\n\n" in rendered:
-        rendered = _BLANK_LINES.sub("\n\n", rendered)
+        rendered = "\n".join([line.rstrip(" ") for line in rendered.split("\n")])
+    while "\n\n\n" in rendered:
+        rendered = rendered.replace("\n\n\n", "\n\n")
     return rendered.strip("\n") + "\n"
+
+
+def collapse_soft(text: str) -> str:
+    """Soft spaces as inscriptis lays whitespace out: at a line's start, the indentation
+    (plain spaces) stays and the run of whitespace after it goes; elsewhere a run of spaces
+    holding a soft space is one space. Found with ``str.find``: the texts hold few soft
+    spaces and long runs of padding, where a regex retries at every space."""
+    out: list[str] = []
+    done = 0
+    soft = text.find(SOFT)
+    while soft != -1:
+        start = soft
+        while start > done and text[start - 1] == " ":
+            start -= 1
+        end = soft + 1
+        while end < len(text) and text[end] in _RUN:
+            end += 1
+        out.append(text[done:start])
+        out.append(text[start:soft] if start == 0 or text[start - 1] == "\n" else " ")
+        done = end
+        soft = text.find(SOFT, end)
+    out.append(text[done:])
+    return "".join(out)
+
+
+_RUN = frozenset(" " + SOFT)
 
 
 class GeneratedText:
