@@ -11,6 +11,7 @@ table), no ``colspan``/``rowspan``; :func:`plain_table` says which.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .values import SOFT, collapse_soft
@@ -18,6 +19,8 @@ from .values import SOFT, collapse_soft
 # Markers the text template writes around each cell (its alignment after the start) and after
 # each row; values holding them are converted per render (emailkit.templating.text.values).
 CELL_START, CELL, ROW = "\x1d", "\x1f", "\x1e"
+# A cell as the text template writes it: its start, alignment and vertical alignment, text, end.
+_CELLS = re.compile(f"{CELL_START}(.)(.)([^{CELL}]*){CELL}", re.DOTALL)
 _ALIGN = {"left": "<", "right": ">", "center": "^"}
 _LAYOUT_ALIGNED = {"center", "right", "middle"}
 _ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
@@ -82,9 +85,7 @@ def lay_out(rendered: str, indent: str) -> str:
     widths: list[int] = []
     for row_text in rendered.split(ROW)[:-1]:  # nothing after the last row marker
         row = []
-        for column, cell in enumerate(row_text.split(CELL)[:-1]):
-            start = cell.index(CELL_START)
-            text = cell[start + 3 :]
+        for column, (align, valign, text) in enumerate(_CELLS.findall(row_text)):
             if SOFT in text:
                 text = collapse_soft(text)
             text = text.strip("\n")
@@ -98,7 +99,7 @@ def lay_out(rendered: str, indent: str) -> str:
                 widths.append(width)
             elif width > widths[column]:
                 widths[column] = width
-            row.append((_ALIGNED[cell[start + 1]], int(cell[start + 2]), lines))
+            row.append((_ALIGNED[align], int(valign), lines))
         rows.append(row)
     out: list[str] = []
     for row in rows:
