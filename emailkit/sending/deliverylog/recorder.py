@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ...errors import ConfigError, SuppressedError
 from ..delivery import smtp_answer
 from .schema import normalise_address
-from .store import DeliveryLog, describe_error, event_row, message_row, utcnow
+from .store import DeliveryLog, describe_error, event_row, message_row, new_event, utcnow
 from .suppression import Suppression
 
 if TYPE_CHECKING:
@@ -291,19 +291,13 @@ class BufferedRecorder(Recorder):
     def queued(
         self, message: Message, recipients: Iterable[str] | None = None, *, known: bool = False
     ) -> Start:
-        with self._lock:
-            return self._queued(message, recipients, known=known)
-
-    def _queued(self, message: Message, recipients: Iterable[str] | None, *, known: bool) -> Start:
         log = self.log
-        if (
-            known
-            or log is None
-            or message.idempotency_key is not None
-            or message.msgId in self._rows
-        ):
-            self.flush()
-            return super().queued(message, recipients, known=known)
+        if known or log is None or message.idempotency_key is not None:
+            with self._lock:
+                self.flush()
+                return super().queued(message, recipients, known=known)
+        # The rows are built outside the lock: eight sender threads record here, and a
+        # thread preempted while holding it would hold up the others.
         wanted = list(recipients if recipients is not None else message.envelope_recipients)
         email = message.email_name or "message"
         try:
@@ -311,6 +305,7 @@ class BufferedRecorder(Recorder):
             blocked = self._suppressions.blocking(wanted, message.category)
         except (sa.exc.SQLAlchemyError, ConfigError) as error:
             raise unavailable(log, email, error) from error
+        now = utcnow()
         row = message_row(
             message.msgId,
             email=email,
@@ -319,46 +314,55 @@ class BufferedRecorder(Recorder):
             category=message.category,
             sender=message.envelope_sender,
             relay=self.relay,
+            now=now,
         )
-        self._rows[message.msgId] = row
-        self._events.append(event_row(message.msgId, None, "queued"))
+        events = [new_event(message.msgId, None, "queued", now)]
         if blocked:
             reasons = "; ".join(entry.describe() for entry in blocked.values())
             row["status"] = "suppressed" if len(blocked) == len(wanted) else "partial"
-            self._events.extend(
+            events.extend(
                 event_row(message.msgId, address, "suppressed", reasons) for address in blocked
             )
             for entry in blocked.values():
                 logger.info("%s: not sent to %s", email, entry.describe())
         left = [r for r in wanted if r not in blocked]
+        with self._lock:
+            if message.msgId in self._rows:  # the same message again: record it at once
+                self.flush()
+                return super().queued(message, recipients, known=known)
+            self._rows[message.msgId] = row
+            self._events.extend(events)
+            if not left:
+                self.flush_now_and_then()
         if not left:
-            self.flush_now_and_then()
             raise suppressed_error(message.msgId, email, blocked)
         return Start(message.msgId, left, suppressed=blocked)
 
     def sent(self, delivery: Delivery, reply: str | None = None) -> None:
-        with self._lock:
-            self._sent(delivery, reply)
-
-    def _sent(self, delivery: Delivery, reply: str | None) -> None:
-        row = self._rows.get(delivery.message.msgId)
-        if row is None:
-            # Another sender thread handed this message's queued row to the writer while it
-            # was on its way: let that row be written before it is brought up to date.
-            if self._writer is not None:
-                self._batches.join()
-            super().sent(delivery, reply)
-            return
-        row["status"] = "partial" if row["status"] == "partial" else "sent"
-        row["attempts"] = delivery.attempts
-        row["last_reply"] = reply if reply is not None else delivery.reply
-        row["relay"] = self.relay
-        row["updated_at"] = utcnow()
-        self._events.extend(
-            event_row(row["message_id"], address, "sent", row["last_reply"])
+        message_id = delivery.message.msgId
+        now = utcnow()
+        last_reply = reply if reply is not None else delivery.reply
+        events = [
+            new_event(message_id, normalise_address(address), "sent", now, last_reply)
             for address in delivery.delivered
-        )
-        self.flush_now_and_then()
+        ]
+        with self._lock:
+            row = self._rows.get(message_id)
+            if row is not None:
+                row["status"] = "partial" if row["status"] == "partial" else "sent"
+                row["attempts"] = delivery.attempts
+                row["last_reply"] = last_reply
+                row["relay"] = self.relay
+                row["updated_at"] = now
+                self._events.extend(events)
+                self.flush_now_and_then()
+                return
+        # Another sender thread handed this message's queued row to the writer while it was
+        # on its way: let that row be written before it is brought up to date.
+        if self._writer is not None:
+            self._batches.join()
+        with self._lock:
+            super().sent(delivery, reply)
 
     def deferred(self, delivery: Delivery, error: BaseException | None) -> None:
         with self._lock:

@@ -73,9 +73,10 @@ def message_row(
     sender: str | None = None,
     idempotency_key: str | None = None,
     relay: str | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """A new ``emailkit_messages`` row, status ``queued``, addresses normalised."""
-    now = utcnow()
+    now = now or utcnow()
     return {
         "message_id": message_id,
         "message_ref": message_ref(message_id),

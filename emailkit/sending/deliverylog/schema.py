@@ -8,6 +8,7 @@ finds ``Ada@Example.COM`` under ``Ada@example.com``.
 
 from __future__ import annotations
 
+import functools
 from email.utils import parseaddr
 
 import idna
@@ -88,6 +89,7 @@ suppressions = sa.Table(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a message's addresses are normalised 3-4 times
 def normalise_address(address: str) -> str:
     """``address`` as the log stores and looks it up: no display name or surrounding space,
     the domain lower-case and in ASCII (IDNA); the local part as given (it may be

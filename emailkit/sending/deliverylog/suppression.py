@@ -8,6 +8,7 @@ reaches someone who left the newsletter.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -143,6 +144,7 @@ class Snapshot:
         self._entries: dict[tuple[str, str], Suppression] | None = None
         self._loaded = self._checked = 0.0
         self._since: dt.datetime | None = None
+        self._refreshing = threading.Lock()
 
     def blocking(self, addresses: Iterable[str], category: str | None) -> dict[str, Suppression]:
         """Like :meth:`SuppressionList.blocking`, from memory."""
@@ -160,11 +162,14 @@ class Snapshot:
         return found
 
     def _fresh(self) -> dict[tuple[str, str], Suppression] | None:
-        now = time.monotonic()
-        if not self._loaded or now - self._loaded >= self.reload:
-            self._load(now)
-        elif self._entries is not None and now - self._checked >= self.interval:
-            self._update(now)
+        if time.monotonic() - self._checked < self.interval and self._loaded:
+            return self._entries  # the common case, without the lock
+        with self._refreshing:  # several sender threads check: one of them reads
+            now = time.monotonic()
+            if not self._loaded or now - self._loaded >= self.reload:
+                self._load(now)
+            elif self._entries is not None and now - self._checked >= self.interval:
+                self._update(now)
         return self._entries
 
     def _load(self, now: float) -> None:
