@@ -68,6 +68,7 @@ class Delivery:
         self.refused: Refusals = {}
         self.attempts = 0
         self.reply: str | None = None  # the relay's last answer, for the delivery log
+        self.relay: str | None = None  # the relay it last went to (host:port), likewise
 
     def attempt(self, connection: Connection) -> None:
         """Send to the pending recipients; raises for what is still pending afterwards."""

@@ -180,6 +180,7 @@ class RelaySet:
             chosen: Relay | None = None
             try:
                 with self.connection() as (chosen, connection):
+                    delivery.relay = chosen.name  # after a failover, the one it went to
                     chosen.limit.wait()
                     if connection.host is not None:
                         connection.host.on_data_sent = on_data_sent

@@ -240,6 +240,7 @@ def test_relay_killed_mid_batch_fails_over_and_delivers_everything_once(tmp_path
         killer.start()
         with app.app_context():
             report = kit.send_many((welcome(f"U{i}"), f"u{i}@example.com") for i in range(count))
+            logged = Counter(m.relay for m in kit.log.find(limit=count, with_events=False))
         killer.join()
         delivered = Counter(
             r for sink in (first, second) for e in sink.envelopes for r in e.rcpt_tos
@@ -255,6 +256,9 @@ def test_relay_killed_mid_batch_fails_over_and_delivers_everything_once(tmp_path
         assert all(on_first[r] == on_second[r] == 1 for r in twice), delivered
         assert len(twice) <= 4, twice
         assert len(first.envelopes) >= 15 and second.envelopes
+        # The delivery log names the relay each message went to, not the first configured.
+        assert set(logged) == {f"{s.host}:{s.port}" for s in (first, second)}, logged
+        assert logged[f"{second.host}:{second.port}"] >= len(on_second) - len(twice)
 
 
 def test_relay_refusing_connections_is_skipped_until_its_cooldown_ends(tmp_path, free_port, caplog):

@@ -147,7 +147,7 @@ class Recorder:
             delivery.message.msgId,
             delivery.delivered,
             reply=reply if reply is not None else delivery.reply,
-            relay=self.relay,
+            relay=delivery.relay or self.relay,
             attempts=delivery.attempts,
         )
 
@@ -161,7 +161,7 @@ class Recorder:
             delivery.pending or delivery.recipients,
             _describe(error),
             attempts=delivery.attempts,
-            relay=self.relay,
+            relay=delivery.relay or self.relay,
         )
 
     def failed(
@@ -352,7 +352,7 @@ class BufferedRecorder(Recorder):
                 row["status"] = "partial" if row["status"] == "partial" else "sent"
                 row["attempts"] = delivery.attempts
                 row["last_reply"] = last_reply
-                row["relay"] = self.relay
+                row["relay"] = delivery.relay or self.relay
                 row["updated_at"] = now
                 self._events.extend(events)
                 self.flush_now_and_then()
