@@ -285,12 +285,19 @@ class Deliverer:
         data = stored.read()
 
         def send() -> Refusals:
-            connection = self.connect()
-            try:
-                return connection.send_raw(stored.sender, delivery.pending, data)
-            finally:
-                delivery.reply = getattr(connection, "last_reply", None)
-                connection.close()
+            if self.outbox is not None:
+                return _OutboxConnection(self.outbox).send_raw(
+                    stored.sender, delivery.pending, data
+                )
+            # The pooled connections and the failover of every other send, and the relay's
+            # rate limit: a folder of a thousand kept messages is not a thousand connects.
+            with self.relays.connection() as (relay, connection):
+                delivery.relay = relay.name
+                relay.limit.wait()
+                try:
+                    return connection.send_raw(stored.sender, delivery.pending, data)
+                finally:
+                    delivery.reply = getattr(connection, "last_reply", None)
 
         def deferred(state: tenacity.RetryCallState) -> None:
             self.log.deferred(delivery, state.outcome.exception() if state.outcome else None)

@@ -565,6 +565,34 @@ def test_resend_failed_sends_to_non_ascii_domains(app, smtp_server):
     assert len(kit.failed) == 0
 
 
+def test_resend_failed_reuses_pooled_connections_and_fails_over(tmp_path, smtp_server, free_port):
+    """A relay that is down is skipped for the next, and a folder of kept messages goes out
+    over the pool's connections, not a connection each."""
+    app = make_app(
+        tmp_path,
+        smtp_server,
+        EMAILKIT_SEND_ATTEMPTS=1,
+        EMAILKIT_RELAYS=[
+            {"server": "127.0.0.1", "port": free_port},  # nothing listens: refused
+            {"server": smtp_server.host, "port": smtp_server.port},
+        ],
+    )
+    with app.app_context():
+        smtp_server.fail("data", "451", times=6)
+        for n in range(6):
+            with pytest.raises(SendError):
+                welcome(f"U{n}").send(to=f"u{n}@example.com")
+        before = smtp_server.connections
+        report = kit.resend_failed()
+        assert (report.sent, report.failed) == (6, [])
+        assert smtp_server.connections - before <= 1  # six messages, one connection at most
+        assert sorted(r for _, r in received_by(smtp_server)) == [
+            f"u{n}@example.com" for n in range(6)
+        ]
+        logged = {m.relay for m in kit.log.find(limit=10, with_events=False)}
+        assert logged == {f"{smtp_server.host}:{smtp_server.port}"}
+
+
 def test_resend_failed_never_resends_to_recipients_that_got_it(app, smtp_server):
     smtp_server.fail("data", "451", times=4)
     with pytest.raises(SendError):
