@@ -26,6 +26,16 @@ from .engine import create_engine, create_tables, describe_error
 from .queries import Queries
 from .records import Claim, EventRecord, MessageRecord, event_row, message_row, new_event, utcnow
 from .schema import STATUSES, events, messages, normalise_address
+from .statements import (
+    BY_ID,
+    BY_KEY,
+    INSERT_EVENT,
+    INSERT_MESSAGE,
+    SENT_TO,
+    after_failed,
+    after_sent,
+    update_statement,
+)
 from .suppression import SuppressionList
 
 logger = logging.getLogger("emailkit")
@@ -142,8 +152,8 @@ class DeliveryLog(Queries):
         for _ in range(5):
             try:
                 with self.connect() as connection:
-                    connection.execute(_INSERT_MESSAGE, row)
-                    connection.execute(_INSERT_EVENT, new_event(message_id, None, "queued", now))
+                    connection.execute(INSERT_MESSAGE, row)
+                    connection.execute(INSERT_EVENT, new_event(message_id, None, "queued", now))
                 return Claim(message_id, False, "queued", wanted)
             except sa.exc.IntegrityError:
                 pass
@@ -164,9 +174,9 @@ class DeliveryLog(Queries):
         try:
             with self.connect() as connection:
                 if rows:
-                    connection.execute(_INSERT_MESSAGE, rows)
+                    connection.execute(INSERT_MESSAGE, rows)
                 if event_rows:
-                    connection.execute(_INSERT_EVENT, event_rows)
+                    connection.execute(INSERT_EVENT, event_rows)
             return
         except sa.exc.IntegrityError:
             pass
@@ -191,9 +201,9 @@ class DeliveryLog(Queries):
         with self.connect() as connection:
             found = None
             if key is not None:
-                found = connection.execute(_BY_KEY, {"key": key}).first()
+                found = connection.execute(BY_KEY, {"key": key}).first()
             if found is None:
-                found = connection.execute(_BY_ID, {"message_id": message_id}).first()
+                found = connection.execute(BY_ID, {"message_id": message_id}).first()
             if found is None:
                 return None  # purged or released in between: insert again
             if found.message_id == message_id:
@@ -216,7 +226,7 @@ class DeliveryLog(Queries):
 
     @staticmethod
     def _delivered(connection: Connection, message_id: str) -> set[str]:
-        rows = connection.execute(_SENT_TO, {"message_id": message_id})
+        rows = connection.execute(SENT_TO, {"message_id": message_id})
         return {row.recipient for row in rows}
 
     def delivered_to(self, message_id: str) -> set[str]:
@@ -250,10 +260,10 @@ class DeliveryLog(Queries):
         changes = any(value is not None for value in (status, attempts, relay, reply))
         with self.connect() as connection:
             if rows:
-                connection.execute(_INSERT_EVENT, rows)
+                connection.execute(INSERT_EVENT, rows)
             if message_id is not None and changes:
                 connection.execute(
-                    _update(status),
+                    update_statement(status),
                     {
                         "b_message_id": message_id,
                         "b_updated_at": now,
@@ -386,66 +396,3 @@ class DeliveryLog(Queries):
             return
         if count:
             logger.info("emailkit: purged %d message(s) older than the retention period", count)
-
-
-_AFTER_SENT = sa.case((messages.c.status == "partial", "partial"), else_="sent")
-_AFTER_FAILED = sa.case((messages.c.status.in_(("sent", "partial")), "partial"), else_="failed")
-
-
-def after_sent() -> Any:
-    """The status once a message was accepted for recipients: ``partial`` if it was so
-    already (some refused or suppressed), else ``sent`` (a resend after a failure too)."""
-    return _AFTER_SENT
-
-
-def after_failed() -> Any:
-    """The status once a message failed for recipients: ``partial`` if others had it."""
-    return _AFTER_FAILED
-
-
-# Statements built once: building one costs more than running it on SQLite.
-_INSERT_EVENT = events.insert()
-_INSERT_MESSAGE = messages.insert()
-_HEAD = sa.select(messages.c.id, messages.c.message_id, messages.c.status)
-_BY_KEY = _HEAD.where(messages.c.idempotency_key == sa.bindparam("key"))
-_BY_ID = _HEAD.where(messages.c.message_id == sa.bindparam("message_id"))
-_SENT_TO = sa.select(events.c.recipient).where(
-    events.c.message_id == sa.bindparam("message_id"), events.c.kind == "sent"
-)
-
-
-def _build_update(status: Any) -> Any:
-    def keep(name: str, column: Any, type_: Any) -> Any:
-        return sa.func.coalesce(sa.bindparam(name, type_=type_), column)
-
-    return (
-        messages.update()
-        .where(messages.c.message_id == sa.bindparam("b_message_id"))
-        .values(
-            updated_at=sa.bindparam("b_updated_at"),
-            status=status,
-            attempts=keep("b_attempts", messages.c.attempts, sa.Integer()),
-            relay=keep("b_relay", messages.c.relay, sa.String()),
-            last_reply=keep("b_reply", messages.c.last_reply, sa.Text()),
-        )
-    )
-
-
-_UPDATES = {
-    "keep": _build_update(messages.c.status),
-    "name": _build_update(sa.bindparam("b_status", type_=sa.String())),
-    "sent": _build_update(_AFTER_SENT),
-    "failed": _build_update(_AFTER_FAILED),
-}
-
-
-def _update(status: Any) -> Any:
-    if status is None:
-        return _UPDATES["keep"]
-    if isinstance(status, str):
-        return _UPDATES["name"]
-    if status is _AFTER_SENT:
-        return _UPDATES["sent"]
-    if status is _AFTER_FAILED:
-        return _UPDATES["failed"]
-    return _build_update(status)
