@@ -69,12 +69,13 @@ from .mime.message import Message
 from .sending.async_sender import AsyncSender, handle_signals_here
 from .sending.async_sender import start as start_async
 from .sending.bulk import deliver_many
-from .sending.deliverer import Deliverer, RetryPolicy, SendReport, relay_set
+from .sending.deliverer import Deliverer, RetryPolicy, SendReport
 from .sending.deliverylog import DeliveryLog, Recorder
 from .sending.deliverylog import from_config as delivery_log_from_config
 from .sending.dispatch import DISPATCHER_KEY, current_dispatcher
 from .sending.dkim import DkimSigner
 from .sending.mailfolder import MailFolder
+from .sending.relays import relay_set
 from .sending.unsubscribe_views import register as register_unsubscribe
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ class EmailKit:
         )
         smtp = relays = None
         if outbox is None:
-            relays = relay_set(mail, config, timeout, policy)  # one pool per app and relay
+            # one pool per app and relay
+            relays = relay_set(mail, config, timeout, policy.delay, policy.max_delay)
             smtp = relays.relays[0].settings
         deliverer = Deliverer(
             app.extensions["mail"],

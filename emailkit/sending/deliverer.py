@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import flask_mail
 import tenacity
 from flask import current_app
 
@@ -21,46 +20,12 @@ from ..errors import AddressError, ConfigError, SendError, SuppressedError
 from ..mime.message import Message
 from .delivery import Connection, Delivery, is_transient, smtp_answer
 from .deliverylog import Recorder, suppressed_error
-from .mailfolder import MailFolder, StoredMessage
-from .pool import PoolOptions
-from .relays import RelaySet, relay_settings
+from .mailfolder import MailFolder, OutboxConnection, StoredMessage
+from .relays import RelaySet, relay_set
 from .smtpsettings import SmtpSettings
 from .transport import Refusals, SmtpConnection
 
 logger = logging.getLogger("emailkit")
-
-
-class _OutboxConnection:
-    """Writes each message into the outbox folder instead of sending it anywhere."""
-
-    full = False
-    last_reply: str | None = None
-
-    def __init__(self, folder: MailFolder) -> None:
-        self.folder = folder
-
-    def send(self, message: Message, recipients: list[str] | None = None) -> Refusals:
-        stored = self.folder.save(
-            message, email=message.email_name or "message", recipients=recipients
-        )
-        logger.info(
-            "outbox: %s to %s written to %s (no MAIL_SERVER: nothing left this machine)",
-            stored.meta["email"],
-            ", ".join(stored.recipients),
-            stored.path,
-        )
-        self.last_reply = f"written to {stored.path}"
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        flask_mail.email_dispatched.send(app, message=message)
-        return {}
-
-    def send_raw(
-        self, sender: str | tuple[str, str], recipients: list[str], data: bytes
-    ) -> Refusals:
-        raise ConfigError("resending needs an SMTP server; MAIL_SERVER is not set")
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -158,7 +123,13 @@ class Deliverer:
         """The relays and their connection pools (made at first use, from the app config)."""
         with self._relays_lock:
             if self._relays is None:
-                self._relays = relay_set(self.mail, current_app.config, self.timeout, self.policy)
+                self._relays = relay_set(
+                    self.mail,
+                    current_app.config,
+                    self.timeout,
+                    self.policy.delay,
+                    self.policy.max_delay,
+                )
             return self._relays
 
     @property
@@ -170,7 +141,7 @@ class Deliverer:
 
     def connect(self) -> Connection:
         if self.outbox is not None:
-            return _OutboxConnection(self.outbox)
+            return OutboxConnection(self.outbox)
         if self.smtp is None:
             self.smtp = SmtpSettings.from_app(self.mail, current_app.config, self.timeout)
             self.log.relay = self.relay
@@ -207,7 +178,7 @@ class Deliverer:
         check_sendable(delivery.message, delivery.message.email_name or "message")
         delivery.attempts += 1
         if self.outbox is not None:
-            delivery.attempt(_OutboxConnection(self.outbox))
+            delivery.attempt(OutboxConnection(self.outbox))
             if on_data_sent is not None:
                 on_data_sent()
             return
@@ -286,9 +257,7 @@ class Deliverer:
 
         def send() -> Refusals:
             if self.outbox is not None:
-                return _OutboxConnection(self.outbox).send_raw(
-                    stored.sender, delivery.pending, data
-                )
+                return OutboxConnection(self.outbox).send_raw(stored.sender, delivery.pending, data)
             # The pooled connections and the failover of every other send, and the relay's
             # rate limit: a folder of a thousand kept messages is not a thousand connects.
             with self.relays.connection() as (relay, connection):
@@ -401,33 +370,6 @@ class Deliverer:
             smtp_reply=reply,
             saved_to=str(stored.path),
         )
-
-
-def relay_set(mail: Any, config: Any, timeout: float, policy: RetryPolicy) -> RelaySet:
-    """The app's relays from its config (see :mod:`emailkit.sending.relays` and
-    ``EMAILKIT_SMTP_*``)."""
-    return RelaySet(
-        relay_settings(mail, config, timeout),
-        pool_options(config),
-        suppress=bool(mail.suppress),
-        cooldown=float(config.get("EMAILKIT_RELAY_COOLDOWN", 60.0)),
-        storage=config.get("EMAILKIT_RATE_LIMIT_STORAGE") or None,
-        throttle_delay=policy.delay,
-        throttle_max_delay=policy.max_delay,
-        throttle_max_wait=float(config.get("EMAILKIT_THROTTLE_MAX_WAIT", 600.0)),
-    )
-
-
-def pool_options(config: Any) -> PoolOptions:
-    pipelining = config.get("EMAILKIT_SMTP_PIPELINING", True)
-    if isinstance(pipelining, str):
-        pipelining = pipelining.strip().lower() in ("1", "true", "yes", "on")
-    return PoolOptions(
-        connections=int(config.get("EMAILKIT_SMTP_CONNECTIONS", 8)),
-        pipelining=bool(pipelining),
-        check_after=float(config.get("EMAILKIT_SMTP_CHECK_AFTER", 5.0)),
-        idle_timeout=float(config.get("EMAILKIT_SMTP_IDLE_TIMEOUT", 60.0)),
-    )
 
 
 def check_sendable(message: Message, email: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
 import threading
@@ -26,7 +27,14 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+import flask_mail
+from flask import current_app
+
+from ..errors import ConfigError
 from ..mime.message import Message
+from .transport import Refusals
+
+logger = logging.getLogger("emailkit")
 
 try:
     import fcntl
@@ -220,3 +228,36 @@ def _write_atomically(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
         raise
     os.replace(temporary, path)
+
+
+class OutboxConnection:
+    """Writes each message into the outbox folder instead of sending it anywhere."""
+
+    full = False
+    last_reply: str | None = None
+
+    def __init__(self, folder: MailFolder) -> None:
+        self.folder = folder
+
+    def send(self, message: Message, recipients: list[str] | None = None) -> Refusals:
+        stored = self.folder.save(
+            message, email=message.email_name or "message", recipients=recipients
+        )
+        logger.info(
+            "outbox: %s to %s written to %s (no MAIL_SERVER: nothing left this machine)",
+            stored.meta["email"],
+            ", ".join(stored.recipients),
+            stored.path,
+        )
+        self.last_reply = f"written to {stored.path}"
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        flask_mail.email_dispatched.send(app, message=message)
+        return {}
+
+    def send_raw(
+        self, sender: str | tuple[str, str], recipients: list[str], data: bytes
+    ) -> Refusals:
+        raise ConfigError("resending needs an SMTP server; MAIL_SERVER is not set")
+
+    def close(self) -> None:
+        pass

@@ -210,3 +210,33 @@ class RelaySet:
     def connections(self) -> int:
         """How many connections a relay's pool may hold open at once."""
         return max(1, self.relays[0].pool.options.connections)
+
+
+def relay_set(
+    mail: Any, config: Any, timeout: float, throttle_delay: float, throttle_max_delay: float
+) -> RelaySet:
+    """The app's relays from its config (``EMAILKIT_RELAYS``, ``EMAILKIT_SMTP_*``); a throttling
+    relay is waited for from ``throttle_delay`` seconds, doubling up to ``throttle_max_delay``."""
+    return RelaySet(
+        relay_settings(mail, config, timeout),
+        pool_options(config),
+        suppress=bool(mail.suppress),
+        cooldown=float(config.get("EMAILKIT_RELAY_COOLDOWN", 60.0)),
+        storage=config.get("EMAILKIT_RATE_LIMIT_STORAGE") or None,
+        throttle_delay=throttle_delay,
+        throttle_max_delay=throttle_max_delay,
+        throttle_max_wait=float(config.get("EMAILKIT_THROTTLE_MAX_WAIT", 600.0)),
+    )
+
+
+def pool_options(config: Any) -> PoolOptions:
+    """The pool's ``EMAILKIT_SMTP_*`` settings."""
+    pipelining = config.get("EMAILKIT_SMTP_PIPELINING", True)
+    if isinstance(pipelining, str):
+        pipelining = pipelining.strip().lower() in ("1", "true", "yes", "on")
+    return PoolOptions(
+        connections=int(config.get("EMAILKIT_SMTP_CONNECTIONS", 8)),
+        pipelining=bool(pipelining),
+        check_after=float(config.get("EMAILKIT_SMTP_CHECK_AFTER", 5.0)),
+        idle_timeout=float(config.get("EMAILKIT_SMTP_IDLE_TIMEOUT", 60.0)),
+    )
