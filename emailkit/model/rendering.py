@@ -26,11 +26,12 @@ from ..mime.message import (
     cid_references,
     content_id,
 )
+from ..templating.compiled import CompiledEmail, LineBreakInHeader
 from ..templating.fragments import NeedsWholeDocument
 from ..templating.i18n import locales
 from ..templating.mjml import compiler as mjml
 from ..templating.tags import syntax_message
-from ..templating.templates import HTML, SUBJECT, TEXT, CompiledEmail, LineBreakInHeader
+from ..templating.templates import HTML, SUBJECT, TEXT
 from ..templating.text.html2text import html_to_text
 
 if TYPE_CHECKING:

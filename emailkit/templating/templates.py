@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,14 @@ from jinja2 import (
 )
 
 from ..errors import TemplateError
-from ..mime.headers import forbidden
 from . import compilecache
+from .compiled import CompiledEmail, single_line, unchanged
 from .components import expand_components
 from .flatten import Flattened, flatten
 from .fragments import FILTER, FragmentInliner, Site
 from .i18n import locales
 from .i18n.translated import holds_markup
-from .loader import EmailLoader, mtime, read_text
+from .loader import EmailLoader, read_text
 from .mjml import compiler as mjml
 from .tags import Tag, Unflattenable, syntax_message
 from .text.lines import TextLineBreaks
@@ -45,67 +44,6 @@ logger = logging.getLogger("emailkit")
 SUBJECT, TEXT, HTML, CSS = "subject.txt", "body.txt", "body.html", "style.css"
 # written instead of body.html: compiled to it once (see emailkit.templating.mjml.compiler)
 MJML = "body.mjml"
-
-
-class LineBreakInHeader(Exception):
-    """Raised while rendering a subject when a value brings a line break (CR, LF, U+2028...)
-    or another control character into it: collapsing it to a space would change the value."""
-
-    def __init__(self, value: object) -> None:
-        super().__init__(value)
-        self.value = value
-
-
-def _single_line(value: object) -> object:
-    if (
-        value is not None
-        and not isinstance(value, (int, float))
-        and forbidden(str(value)) is not None
-    ):
-        raise LineBreakInHeader(value)
-    return value
-
-
-@dataclass(frozen=True)
-class CompiledEmail:
-    """The templates of one email folder, ready to render.
-
-    ``html`` already has its CSS inlined unless ``inline_reason`` says why it could not be,
-    in which case the caller inlines ``html``'s output (with ``css`` added) on every render.
-    ``html_source`` is the template as written, used to report errors at their real line.
-    """
-
-    name: str
-    root: Path
-    locale: str | None
-    content_locale: str | None
-    subject: Template
-    text: Template | None
-    html: Template | None
-    html_source: Template | None
-    css: str
-    inline_reason: str | None
-    uptodate_checks: tuple[Callable[[], bool], ...]
-    mjml: bool = False  # html_source is MJML: the per-render way compiles it after rendering
-    # Without body.txt: the text template derived from the HTML, or why there is none.
-    generated_text: GeneratedText | None = None
-    text_reason: str | None = None
-
-    @property
-    def inlines_per_render(self) -> bool:
-        return self.inline_reason is not None
-
-    def is_uptodate(self) -> bool:
-        templates = (self.subject, self.text, self.html_source)
-        return all(check() for check in self.uptodate_checks) and all(
-            template.is_up_to_date for template in templates if template is not None
-        )
-
-
-def _unchanged(path: Path) -> Callable[[], bool]:
-    """A check that ``path`` still has the modification time (or absence) it has now."""
-    stamp = mtime(path)
-    return lambda: mtime(path) == stamp
 
 
 class Templates:
@@ -130,7 +68,7 @@ class Templates:
         self.env.filters[FILTER] = self.fragments
         self.catalogs = locales.Catalogs(root)
         locales.install_gettext(self.env, self.catalogs)
-        self.subject_env = self.env.overlay(finalize=_single_line)
+        self.subject_env = self.env.overlay(finalize=single_line)
         # The generated text part: same syntax, no HTML escaping, values checked as printed.
         self.text_env = self.env.overlay(autoescape=False)
         self.text_env.filters = {**self.env.filters, **TEXT_CHECKS, **TABLE_FILTERS}
@@ -231,7 +169,7 @@ class Templates:
             for code in locales.chain(locale)
         ]
         checks = tuple(
-            _unchanged(path)
+            unchanged(path)
             for path in (folder / TEXT, folder / HTML, folder / MJML, folder / CSS, *variants)
         )
         try:
@@ -339,7 +277,7 @@ class Templates:
                 source, _, uptodate = loader.get_source(self.env, template)
             except TemplateNotFound:
                 # An include may try it first ({% include ["a", "b"] %}): recompile once it exists.
-                checks.append(_unchanged(self.root.joinpath(*template.split("/"))))
+                checks.append(unchanged(self.root.joinpath(*template.split("/"))))
                 raise
             if uptodate is not None:
                 checks.append(uptodate)
@@ -386,7 +324,7 @@ class Templates:
         for code in locales.chain(locale):
             for suffix in ("po", "mo"):
                 path = self.catalogs.folder / code / "LC_MESSAGES" / f"messages.{suffix}"
-                checks.append(_unchanged(path))
+                checks.append(unchanged(path))
                 if path.is_file():
                     found.append(f"{path.name}\0{path.read_bytes().hex()}")
         return tuple(found)
