@@ -34,8 +34,9 @@ from .loader import EmailLoader, read_text
 from .mjml import compiler as mjml
 from .tags import Tag, Unflattenable, syntax_message
 from .text.lines import TextLineBreaks
+from .text.source import NotCompilable
 from .text.tables import FILTERS as TABLE_FILTERS
-from .text.template import NotCompilable, compile_text
+from .text.template import compile_text
 from .text.values import CHECKS as TEXT_CHECKS
 from .text.values import GeneratedText
 

@@ -15,7 +15,8 @@ from emailkit.templating.flatten import Flattened
 from emailkit.templating.inline import inline_template
 from emailkit.templating.tags import Unflattenable, scan
 from emailkit.templating.text.html2text import html_to_text
-from emailkit.templating.text.template import NotCompilable, compile_text
+from emailkit.templating.text.source import NotCompilable
+from emailkit.templating.text.template import compile_text
 from emailkit.templating.text.values import Irregular, finish, text_value
 
 from ..conftest import REPO, SHIPPED_ROOT

@@ -15,8 +15,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..tags import JINJA_OPENER, Tag, scan
+from ..tags import Tag, scan
 from .html2text import MARKED_LINK, config, is_hidden, prepare, spell_link
+from .source import (
+    INDENT,
+    NotCompilable,
+    as_written,
+    check_order,
+    check_vanished,
+    tag_source,
+    write_template,
+)
 from .tables import (
     CELL,
     CELL_START,
@@ -27,21 +36,15 @@ from .tables import (
     plain_table,
     spacer_columns,
 )
-from .values import NARROW, SOFT
+from .values import NARROW
 
 _TABLE_STRUCTURE = {"table", "thead", "tbody", "tfoot"}
 _ROWS = {"tr"}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "area", "col", "embed", "source"}
 _LAYOUT_ATTRIBUTES = {"style", "align", "valign", "colspan", "rowspan", "width", "hidden"}
-_OPENERS = {"for", "if", "with", "filter", "macro", "call", "block", "autoescape", "trans"}
-_MIDDLES = {"else", "elif"}
 _TRANSPARENT = {"block", "endblock", "with", "endwith", "set"}
 _PAD = "w" * NARROW
 _WHITE_SPACE_PRE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
-
-
-class NotCompilable(Exception):
-    """The text of this HTML template cannot be a template; the message says why."""
 
 
 def compile_text(source: str, *, cell: bool = False) -> str:
@@ -100,8 +103,8 @@ def compile_text(source: str, *, cell: bool = False) -> str:
             "or aligned cells around a tag)"
         )
     found = [int(match.group(1)) for match in token.finditer(laid_out)]
-    _check_order(tags, [index for index in found if tags[index].kind != "table"])
-    _check_vanished(tags, set(found))
+    check_order(tags, [index for index in found if tags[index].kind != "table"])
+    check_vanished(tags, set(found))
 
     def spell_static(match: re.Match[str]) -> str:
         if token.search(match.group()):
@@ -109,7 +112,7 @@ def compile_text(source: str, *, cell: bool = False) -> str:
         return spell_link(match.group(1), match.group(2))
 
     laid_out = MARKED_LINK.sub(spell_static, laid_out)
-    return "".join(prelude) + _template(laid_out, token, tags, columned, lenient=cell)
+    return "".join(prelude) + write_template(laid_out, token, tags, columned, lenient=cell)
 
 
 def _is_blank(part: str | Tag) -> bool:
@@ -205,11 +208,6 @@ def _canonical(text: str, token: re.Pattern[str]) -> str:
     return token.sub(lambda match: f"\x00{match.group(1)}\x00", text)
 
 
-def _where(tag: Tag) -> str:
-    # The tag as written: line numbers of the inlined template are not the file's.
-    return tag.text
-
-
 def _lay_out_at_render(
     document: Any,
     value_tables: dict[int, int],
@@ -251,10 +249,10 @@ def _table_tag(table: Any, token: re.Pattern[str], tags: list[Tag]) -> Tag:
     reason = plain_table(table, lambda row: statement_of(row) is not None)
     if reason is not None:
         raise NotCompilable(
-            f"{_where(where)} is in a table with several columns, laid out as wide as their "
+            f"{as_written(where)} is in a table with several columns, laid out as wide as their "
             f"values ({reason})"
         )
-    out = ["{%+ filter _ek_table(" + _INDENT + ") +%}"]
+    out = ["{%+ filter _ek_table(" + INDENT + ") +%}"]
     rows = [
         row
         for child in table
@@ -264,7 +262,7 @@ def _table_tag(table: Any, token: re.Pattern[str], tags: list[Tag]) -> Tag:
     for row in rows:
         index = statement_of(row)
         if index is not None:
-            out.append(_tag_source(tags[index]))
+            out.append(tag_source(tags[index]))
             continue
         for cell in row:
             inner = (cell.text or "") + "".join(
@@ -298,15 +296,15 @@ def _place(
             continue  # comments and processing instructions: their tags vanish
         for name, value in element.attrib.items():
             for match in token.finditer(name):
-                raise NotCompilable(f"{_where(tags[int(match.group(1))])} writes attributes")
+                raise NotCompilable(f"{as_written(tags[int(match.group(1))])} writes attributes")
             for match in token.finditer(value):
                 tag = tags[int(match.group(1))]
                 if tag.kind != "var":
-                    raise NotCompilable(f"{_where(tag)} inside the {name}= attribute")
+                    raise NotCompilable(f"{as_written(tag)} inside the {name}= attribute")
                 if name.lower() == "style" and not _lays_out(value, match.start()):
                     continue  # a colour or a font: nothing the text layout reads
                 if name.lower() in _LAYOUT_ATTRIBUTES:
-                    raise NotCompilable(f"{_where(tag)} in {name}= decides the text layout")
+                    raise NotCompilable(f"{as_written(tag)} in {name}= decides the text layout")
         preformatted = any(
             _preformatted(ancestor)
             for ancestor in element.iterancestors()
@@ -324,7 +322,7 @@ def _place(
                     table = column_table(container)
                     if table is None:  # centred in a layout table
                         raise NotCompilable(
-                            f"{_where(tag)} is in a table with several columns, laid out as "
+                            f"{as_written(tag)} is in a table with several columns, laid out as "
                             "wide as their values"
                         )
                     # Columns as wide as their values: laid out when the template renders.
@@ -335,13 +333,13 @@ def _place(
                     # out with placeholders of two widths, refusing it if the text moves.
                     columned.add(index)
                 if preformatted or (container is element and _preformatted(element)):
-                    raise NotCompilable(f"{_where(tag)} in preformatted text")
+                    raise NotCompilable(f"{as_written(tag)} in preformatted text")
                 if container.tag in _TABLE_STRUCTURE:
                     if tag.kind == "var" or tag.kind == "trans":
-                        raise NotCompilable(f"{_where(tag)} prints text between table rows")
+                        raise NotCompilable(f"{as_written(tag)} prints text between table rows")
                     wrapped.add(index)
                 elif container.tag == "tr":
-                    raise NotCompilable(f"{_where(tag)} between the cells of a table row")
+                    raise NotCompilable(f"{as_written(tag)} between the cells of a table row")
     return wrapped, columned
 
 
@@ -362,160 +360,7 @@ def _lays_out(style: str, at: int) -> bool:
     return not colon or bool(_LAYOUT_PROPERTIES.match(name.strip()))
 
 
-_INDENT = "\x00indent\x00"
-
-
 def _preformatted(element: Any) -> bool:
     return element.tag in ("pre", "textarea") or bool(
         _WHITE_SPACE_PRE.search(element.get("style") or "")
     )
-
-
-def _check_order(tags: list[Tag], found: list[int]) -> None:
-    """Every tag shows once at most, statements in their order, and each value between the
-    same statements as in the HTML (so in the same loop and branch)."""
-    if len(found) != len(set(found)):
-        raise NotCompilable("the HTML parser copied a tag")
-    statements = [index for index in found if tags[index].kind == "stmt"]
-    if statements != sorted(statements):
-        raise NotCompilable("the HTML parser moved a statement")
-    surviving = set(statements)
-    expected: dict[int, int] = {}
-    last = -1
-    for index in range(len(tags)):
-        if index in surviving:
-            last = index
-        else:
-            expected[index] = last
-    last = -1
-    for index in found:
-        if index in surviving:
-            last = index
-        elif expected[index] != last:
-            raise NotCompilable(f"{_where(tags[index])} moves out of its block in the text")
-
-
-def _delta(tag: Tag) -> int:
-    keyword = tag.keyword
-    if keyword in _OPENERS:
-        return 1
-    if keyword.startswith("end"):
-        return -1
-    return 0
-
-
-def _check_vanished(tags: list[Tag], found: set[int]) -> None:
-    """Statements hidden from the text (in hidden elements, comments, the head) must go
-    as whole blocks: an ``if`` with its ``endif``, never a ``set`` alone."""
-    depth = 0
-    run: list[Tag] = []
-    for index, tag in enumerate(tags):
-        if tag.kind != "stmt":
-            continue
-        if index in found:
-            if run and depth != 0:
-                raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
-            run, depth = [], 0
-            continue
-        if tag.keyword == "set" or (tag.keyword in _MIDDLES and depth == 0):
-            raise NotCompilable(f"{_where(tag)} is hidden from the text but not its block")
-        run.append(tag)
-        depth += _delta(tag)
-        if depth < 0:
-            raise NotCompilable(f"{_where(tag)} is hidden from the text but not its block")
-    if run and depth != 0:
-        raise NotCompilable(f"{_where(run[0])} is hidden but its block is not")
-
-
-def _template(
-    laid_out: str,
-    token: re.Pattern[str],
-    tags: list[Tag],
-    columned: frozenset[int] | set[int] = frozenset(),
-    *,
-    lenient: bool = False,
-) -> str:
-    out: list[str] = []
-    for line in laid_out.split("\n"):
-        matches = list(token.finditer(line))
-        kinds = {tags[int(m.group(1))].kind == "stmt" for m in matches}
-        only_tags = bool(matches) and not token.sub("", line).strip()
-        if only_tags and kinds == {True}:
-            out.extend(_tag_source(tags[int(m.group(1))]) for m in matches)
-            continue
-        if only_tags and len(kinds) > 1 and not lenient:
-            first = tags[int(matches[0].group(1))]
-            raise NotCompilable(f"{_where(first)} opens a line of tags only, which may be empty")
-        pos = 0
-        for number, match in enumerate(matches):
-            tag = tags[int(match.group(1))]
-            before = line[pos : match.start()]
-            previous = tags[int(matches[number - 1].group(1))] if number else None
-            if pos > 0 or before.strip():  # spaces opening a line are indentation: kept
-                before = _soften_edges(
-                    before,
-                    left=previous is not None and previous.kind == "stmt",
-                    right=tag.kind == "stmt",
-                )
-            out.append(_literal(before))
-            if tag.kind == "table":
-                out.append(tag.text.replace(_INDENT, repr(before)))
-                pos = match.end()
-                continue
-            after = line[match.end() : match.end() + 1]
-            following = number + 1 < len(matches) and matches[number + 1].start() == match.end()
-            out.append(
-                _tag_source(
-                    tag,
-                    solid_start=not before.strip(" ") or before[-1] in (" ", SOFT),
-                    # A line of values alone must not be empty: an empty element has no line.
-                    solid_end=after == " " or following or only_tags,
-                    narrow=int(match.group(1)) in columned,
-                )
-            )
-            pos = match.end()
-        rest = line[pos:]
-        last = tags[int(matches[-1].group(1))] if matches else None
-        if last is not None and last.kind == "stmt":
-            rest = _soften_edges(rest, left=True, right=False)
-        out.append(_literal(rest))
-        out.append("\n")
-    return "".join(out)
-
-
-def _soften_edges(text: str, *, left: bool, right: bool) -> str:
-    """Spaces next to a tag become soft: they collapse with what the tag prints."""
-    if right:
-        stripped = text.rstrip(" ")
-        text = stripped + SOFT * (len(text) - len(stripped))
-    if left:
-        stripped = text.lstrip(" ")
-        text = SOFT * (len(text) - len(stripped)) + stripped
-    return text
-
-
-def _literal(text: str) -> str:
-    if not text:
-        return ""
-    if "{" not in text and not JINJA_OPENER.search(text):
-        return text
-    escaped = text.encode("unicode-escape").decode("ascii").replace("'", "\\'")
-    return "{{ '" + escaped + "' }}"
-
-
-def _tag_source(
-    tag: Tag, *, solid_start: bool = False, solid_end: bool = False, narrow: bool = False
-) -> str:
-    """The tag for the text template: whitespace control off, values checked (see
-    :func:`_checker`; in a table with several columns, no wider than the compiler tried)."""
-    check = {
-        (False, False): "_ek_text",
-        (True, False): "_ek_start",
-        (False, True): "_ek_end",
-        (True, True): "_ek_solid",
-    }[solid_start, solid_end] + ("|_ek_narrow" if narrow else "")
-    if tag.kind == "var":
-        return "{{ (" + tag.body + ")|" + check + " }}"
-    if tag.kind == "trans":
-        return "{%+ filter " + check + " +%}" + tag.text + "{%+ endfilter +%}"
-    return "{%+ " + tag.body + " +%}"
