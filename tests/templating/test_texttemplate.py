@@ -259,3 +259,55 @@ def test_finish_trims_lines_and_blank_runs_as_before(text):
     expected = re.sub("\n{3,}", "\n\n", expected).strip("\n") + "\n"
     if "\ue000" not in text:  # link markers are spelled by finish(); not what this checks
         assert finish(text) == expected
+
+
+def _lay_out_by_reference(rendered: str, indent: str) -> str:
+    """The table layout as it was first written (each cell: soft spaces as the regexes say,
+    edge lines dropped, lines right-stripped; columns as wide as their widest line; rows of
+    several lines aligned by their cells' vertical alignment)."""
+    from emailkit.templating.text.tables import _ALIGNED, CELL, CELL_START, ROW
+
+    def cell(text: str) -> tuple[str, int, list[str]]:
+        text = text[text.index(CELL_START) + 1 :]
+        align, valign, text = text[0], int(text[1]), _collapse_by_regex(text[2:]).strip("\n")
+        return align, valign, [line.rstrip() for line in text.split("\n")]
+
+    rows = [[cell(c) for c in row.split(CELL)[:-1]] for row in rendered.split(ROW)[:-1]]
+    widths: dict[int, int] = {}
+    for row in rows:
+        for column, (_, _, lines) in enumerate(row):
+            widths[column] = max(widths.get(column, 0), *map(len, lines))
+    out = []
+    for row in rows:
+        height = max([len(lines) for _, _, lines in row], default=1)
+        columns = []
+        for column, (align, valign, lines) in enumerate(row):
+            width = widths[column]
+            top = (height - len(lines)) * valign // 2
+            padded = [" " * width] * top + [_ALIGNED[align](line, width) for line in lines]
+            columns.append(padded + [" " * width] * (height - len(padded)))
+        out.extend("  ".join(parts) for parts in zip(*columns, strict=True))
+    return ("\n" + indent).join(out)
+
+
+_CELL_TEXT = st.text(st.sampled_from([" ", "\n", "\ue003", "a", "é"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from("<>^"), st.sampled_from("012"), _CELL_TEXT),
+            min_size=3,
+            max_size=3,
+        ),
+        max_size=5,
+    )
+)
+def test_tables_are_laid_out_as_the_reference_lays_them_out(rows):
+    from emailkit.templating.text.tables import CELL, CELL_START, ROW, lay_out
+
+    rendered = "".join(
+        "".join(f"{CELL_START}{a}{v}{text}{CELL}" for a, v, text in row) + ROW for row in rows
+    )
+    assert lay_out(rendered, "  ") == _lay_out_by_reference(rendered, "  ")

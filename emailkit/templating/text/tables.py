@@ -24,6 +24,7 @@ _CELLS = re.compile(f"{CELL_START}(.)(.)([^{CELL}]*){CELL}", re.DOTALL)
 _ALIGN = {"left": "<", "right": ">", "center": "^"}
 _LAYOUT_ALIGNED = {"center", "right", "middle"}
 _ALIGNED = {"<": str.ljust, ">": str.rjust, "^": str.center}
+_TRAILING = " " + SOFT
 _VALIGN = {"top": "0", "middle": "1", "bottom": "2"}
 _INLINE = {"span", "b", "strong", "i", "em", "a", "br", "small", "code", "font", "u", "sup", "sub"}
 
@@ -87,7 +88,13 @@ def lay_out(rendered: str, indent: str) -> str:
         row = []
         for column, (align, valign, text) in enumerate(_CELLS.findall(row_text)):
             if SOFT in text:
-                text = collapse_soft(text)
+                # Most often a soft space ends the cell's text: stripped with the rest, unless
+                # the run starts a line (there its indentation would stay).
+                short = text.strip("\n").rstrip(_TRAILING)
+                if short and short[-1] != "\n" and SOFT not in short:
+                    text = short
+                else:
+                    text = collapse_soft(text)
             text = text.strip("\n")
             if "\n" in text:
                 lines = [line.rstrip() for line in text.split("\n")]

@@ -54,6 +54,8 @@ def _checker(name: str, *, solid_start: bool, solid_end: bool) -> Callable[[Any]
     def check(value: Any) -> str:
         if type(value) is str:
             text = value
+        elif type(value) is int:  # digits and a sign: nothing to check
+            return str(value)
         elif hasattr(value, "__html__"):
             raise Irregular(value)  # markup: inscriptis would read its tags
         else:
