@@ -315,6 +315,44 @@ def test_send_many_records_every_message_of_a_long_run_and_its_failures(app, smt
     assert kinds(found[0].message_id) == [("queued", None), ("sent", found[0].recipients[0])]
 
 
+def test_a_batch_written_while_a_message_is_on_its_way_keeps_its_row_back(app):
+    """A batch handed to the writer mid-run leaves out the rows of messages still being
+    sent: their senders bring the rows up to date in the buffer instead of waiting for the
+    writer's commit and writing the update in a transaction of their own."""
+    from email.utils import make_msgid
+    from types import SimpleNamespace
+
+    from emailkit.sending.delivery import Delivery
+
+    recorder = kit.state().deliverer.log.buffered()
+    recorder.size = 1
+
+    def message(to: str):
+        return SimpleNamespace(
+            msgId=make_msgid(), envelope_recipients=[to], idempotency_key=None,
+            email_name="welcome", category=None, locale=None, envelope_sender="a@acme.example",
+        )  # fmt: skip
+
+    first, second = message("Ada <ada@Example.COM>"), message("bob@example.com")
+    recorder.queued(first)
+    recorder.queued(second)
+    done = Delivery(first)
+    done.pending, done.reply = [], "250 first"
+    recorder.sent(done)  # a full batch: the first message goes, the second stays
+    assert list(recorder._rows) == [second.msgId]
+    later = Delivery(second)
+    later.pending, later.reply = [], "250 second"
+    recorder.sent(later)
+    recorder.flush()
+    for sent, to, reply in (
+        (first, "ada@example.com", "250 first"),
+        (second, "bob@example.com", "250 second"),
+    ):
+        record = kit.log.message(sent.msgId)
+        assert (record.status, record.recipients, record.last_reply) == ("sent", [to], reply)
+        assert kinds(sent.msgId) == [("queued", None), ("sent", to)]
+
+
 def test_a_suppression_added_during_a_bulk_run_is_honoured(app, smtp_server, monkeypatch):
     from emailkit.sending.deliverylog.suppression import Snapshot
 

@@ -280,6 +280,10 @@ class BufferedRecorder(Recorder):
         self.size = size
         self.interval = interval
         self._rows: dict[str, dict[str, Any]] = {}
+        # Messages queued whose outcome is not known yet: a batch handed over on the way
+        # keeps their rows back, so that their sender brings the row up to date here rather
+        # than waiting for the writer's commit and writing the update itself.
+        self._open: set[str] = set()
         self._events: list[dict[str, Any]] = []
         self._since = time.monotonic()
         self._suppressions = parent.log.suppressions.snapshot() if parent.log else None
@@ -332,7 +336,9 @@ class BufferedRecorder(Recorder):
                 return super().queued(message, recipients, known=known)
             self._rows[message.msgId] = row
             self._events.extend(events)
-            if not left:
+            if left:
+                self._open.add(message.msgId)
+            else:
                 self.flush_now_and_then()
         if not left:
             raise suppressed_error(message.msgId, email, blocked)
@@ -347,6 +353,7 @@ class BufferedRecorder(Recorder):
             for address in delivery.delivered
         ]
         with self._lock:
+            self._open.discard(message_id)
             row = self._rows.get(message_id)
             if row is not None:
                 row["status"] = "partial" if row["status"] == "partial" else "sent"
@@ -376,8 +383,12 @@ class BufferedRecorder(Recorder):
 
     def flush_now_and_then(self) -> None:
         """Hand the batch to the writer thread when it is full or old enough."""
-        if len(self._rows) >= self.size or time.monotonic() - self._since >= self.interval:
-            self.flush(wait=False)
+        if (
+            len(self._rows) - len(self._open) >= self.size
+            or time.monotonic() - self._since >= self.interval
+        ):
+            with self._lock:
+                self._hand_over(keep_open=True)
 
     def flush(self, wait: bool = True) -> None:
         """Write what is buffered; ``wait`` until it is written (before another recorder
@@ -387,9 +398,15 @@ class BufferedRecorder(Recorder):
         if wait and self._writer is not None:
             self._batches.join()
 
-    def _hand_over(self) -> None:
-        rows, events = list(self._rows.values()), self._events
-        self._rows, self._events = {}, []
+    def _hand_over(self, keep_open: bool = False) -> None:
+        if keep_open and self._open:
+            kept = {key: row for key, row in self._rows.items() if key in self._open}
+            rows = [row for key, row in self._rows.items() if key not in self._open]
+        else:
+            kept, rows = {}, list(self._rows.values())
+            self._open.clear()
+        events = self._events
+        self._rows, self._events = kept, []
         self._since = time.monotonic()
         if self.log is not None and (rows or events):
             if self._writer is None:
