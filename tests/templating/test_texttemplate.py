@@ -264,7 +264,7 @@ def test_finish_trims_lines_and_blank_runs_as_before(text):
 def _lay_out_by_reference(rendered: str, indent: str) -> str:
     """The table layout as it was first written (each cell: soft spaces as the regexes say,
     edge lines dropped, lines right-stripped; columns as wide as their widest line; rows of
-    several lines aligned by their cells' vertical alignment)."""
+    several lines aligned by their cells' vertical alignment; no spaces ending a line)."""
     from emailkit.templating.text.tables import _ALIGNED, CELL, CELL_START, ROW
 
     def cell(text: str) -> tuple[str, int, list[str]]:
@@ -286,7 +286,7 @@ def _lay_out_by_reference(rendered: str, indent: str) -> str:
             top = (height - len(lines)) * valign // 2
             padded = [" " * width] * top + [_ALIGNED[align](line, width) for line in lines]
             columns.append(padded + [" " * width] * (height - len(padded)))
-        out.extend("  ".join(parts) for parts in zip(*columns, strict=True))
+        out.extend("  ".join(parts).rstrip(" ") for parts in zip(*columns, strict=True))
     return ("\n" + indent).join(out)
 
 

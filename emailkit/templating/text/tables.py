@@ -76,7 +76,8 @@ def cell_alignment(cell: Any) -> str:
 
 
 def lay_out(rendered: str, indent: str) -> str:
-    """The table of rendered rows and cells as inscriptis lays it out.
+    """The table of rendered rows and cells as inscriptis lays it out, less the spaces
+    ending its lines (the text drops them; left in, they cost :func:`finish` a pass).
 
     Each cell is its alignment then its text: soft spaces resolved, its edge lines dropped,
     no spaces at its lines' ends. One pass reads the cells and the column widths, a second
@@ -116,7 +117,9 @@ def lay_out(rendered: str, indent: str) -> str:
                 height = len(lines)
         if height == 1:  # one line, the common case
             out.append(
-                "  ".join([pad(lines[0], widths[c]) for c, (pad, _, lines) in enumerate(row)])
+                "  ".join(
+                    [pad(lines[0], widths[c]) for c, (pad, _, lines) in enumerate(row)]
+                ).rstrip(" ")
             )
             continue
         columns = []
@@ -126,7 +129,7 @@ def lay_out(rendered: str, indent: str) -> str:
             blank = " " * width
             padded = [blank] * top + [pad(line, width) for line in lines]
             columns.append(padded + [blank] * (height - len(padded)))
-        out.extend(map("  ".join, zip(*columns, strict=True)))
+        out.extend(["  ".join(parts).rstrip(" ") for parts in zip(*columns, strict=True)])
     return ("\n" + indent).join(out)
 
 
