@@ -61,6 +61,10 @@ class BulkRun:
         self._server_busy = threading.Event()
         self._crash: list[BaseException] = []
         self._lock = threading.Lock()
+        # Where each failure's item stood: the senders finish in any order, the report lists
+        # failures in the order of the items. Kept for failures only (constant memory).
+        self._order: dict[int, int] = {}
+        self._current = threading.local()  # the index of the item a sender is on
 
     def run(self, items: Iterable[tuple[Email, Any] | tuple[Email, Any, dict[str, Any]]]) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -72,24 +76,19 @@ class BulkRun:
         ]
         for sender in senders:
             sender.start()
-        # Where each item stood, by Message-ID (or, unbuilt, by the failure itself): the
-        # senders finish in any order, the report lists failures in the order of the items.
-        position: dict[object, int] = {}
         try:
             for index, item in enumerate(items):
                 if self._work.qsize() >= _READY_AHEAD:
                     self._server_busy.wait(timeout=0.05)
                 self._server_busy.clear()
-                job = self._build(item)
-                position[job.msgId if isinstance(job, Message) else id(job)] = index
-                self._put(job, senders)
+                self._put((index, self._build(item)), senders)
         finally:
             for _ in senders:
                 self._put(_DONE, senders)
             for sender in senders:
                 sender.join()
             for failures in (self.report.failed, self.report.suppressed):
-                failures.sort(key=lambda f: position.get(f.message_id, position.get(id(f), 0)))
+                failures.sort(key=lambda failure: self._order.get(id(failure), 0))
         if self._crash:
             raise self._crash[0]
 
@@ -117,10 +116,10 @@ class BulkRun:
     def _send_all(self, app: Flask) -> None:
         try:
             with app.app_context():
-                while (job := self._work.get()) is not _DONE:
+                while (work := self._work.get()) is not _DONE:
+                    self._current.index, job = work
                     if isinstance(job, FailedMessage):
-                        with self._lock:
-                            self.report.failed.append(job)
+                        self._report(self.report.failed, job)
                     else:
                         self._send(job)
         except BaseException as error:  # surfaced in the caller's thread
@@ -133,10 +132,10 @@ class BulkRun:
         try:
             start = log.queued(message)
         except SuppressedError as error:
-            with self._lock:
-                self.report.suppressed.append(
-                    FailedMessage(error.email, error.recipients, str(error), error.message_id)
-                )
+            self._report(
+                self.report.suppressed,
+                FailedMessage(error.email, error.recipients, str(error), error.message_id),
+            )
             return
         except EmailError as error:  # the delivery log cannot be reached: nothing was sent
             self._fail_unsent(message, str(error))
@@ -147,15 +146,15 @@ class BulkRun:
             return
         if start.suppressed:
             blocked = start.suppressed
-            with self._lock:
-                self.report.suppressed.append(
-                    FailedMessage(
-                        message.email_name,
-                        list(blocked),
-                        "; ".join(entry.describe() for entry in blocked.values()),
-                        message.msgId,
-                    )
-                )
+            self._report(
+                self.report.suppressed,
+                FailedMessage(
+                    message.email_name,
+                    list(blocked),
+                    "; ".join(entry.describe() for entry in blocked.values()),
+                    message.msgId,
+                ),
+            )
         delivery = Delivery(message, start.recipients)
 
         def retry(state: tenacity.RetryCallState) -> None:
@@ -179,24 +178,28 @@ class BulkRun:
                 self.report.sent += 1
 
     def _fail_unsent(self, message: Message, reason: str) -> None:
-        with self._lock:
-            self.report.failed.append(
-                FailedMessage(
-                    message.email_name, message.envelope_recipients, reason, message.msgId
-                )
-            )
+        failure = FailedMessage(
+            message.email_name, message.envelope_recipients, reason, message.msgId
+        )
+        self._report(self.report.failed, failure)
 
     def _fail(self, failure: SendError, delivery: Delivery) -> None:
+        self._report(
+            self.report.failed,
+            FailedMessage(
+                delivery.message.email_name,
+                failure.recipients,
+                str(failure),
+                delivery.message.msgId,
+                failure.saved_to,
+            ),
+        )
+
+    def _report(self, failures: list[FailedMessage], failure: FailedMessage) -> None:
+        """Add ``failure`` to one of the report's lists, noting where its item stood."""
         with self._lock:
-            self.report.failed.append(
-                FailedMessage(
-                    delivery.message.email_name,
-                    failure.recipients,
-                    str(failure),
-                    delivery.message.msgId,
-                    failure.saved_to,
-                )
-            )
+            failures.append(failure)
+            self._order[id(failure)] = self._current.index
 
     def _count_retry(self, state: tenacity.RetryCallState) -> None:
         with self._lock:
