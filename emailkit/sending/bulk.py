@@ -87,6 +87,7 @@ class BulkRun:
                 self._put(_DONE, senders)
             for sender in senders:
                 sender.join()
+            self.log.close()
             for failures in (self.report.failed, self.report.suppressed):
                 failures.sort(key=lambda failure: self._order.get(id(failure), 0))
         if self._crash:

@@ -315,6 +315,22 @@ def test_send_many_records_every_message_of_a_long_run_and_its_failures(app, smt
     assert kinds(found[0].message_id) == [("queued", None), ("sent", found[0].recipients[0])]
 
 
+def test_send_many_leaves_no_writer_thread_behind(app, smtp_server):
+    """Each run's log writer ends with the run: an app that sends in bulk every hour for
+    months does not gather idle threads."""
+    import threading
+
+    def writers() -> int:
+        return sum(t.name == "emailkit-log-writer" for t in threading.enumerate())
+
+    before = writers()
+    for run in range(3):
+        report = kit.send_many([(welcome(), f"run{run}-{n}@example.com") for n in range(5)])
+        assert report.sent == 5
+    assert writers() == before
+    assert len(kit.log.find(limit=100, with_events=False)) == 15
+
+
 def test_a_batch_written_while_a_message_is_on_its_way_keeps_its_row_back(app):
     """A batch handed to the writer mid-run leaves out the rows of messages still being
     sent: their senders bring the rows up to date in the buffer instead of waiting for the

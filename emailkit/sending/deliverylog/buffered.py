@@ -48,7 +48,7 @@ class BufferedRecorder(Recorder):
         self._events: list[dict[str, Any]] = []
         self._since = time.monotonic()
         self._suppressions = parent.log.suppressions.snapshot() if parent.log else None
-        self._batches: queue.Queue[tuple[list[Any], list[Any]]] = queue.Queue()
+        self._batches: queue.Queue[tuple[list[Any], list[Any]] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         # send_many runs one sender thread per pooled connection, all recording here.
         self._lock = threading.RLock()
@@ -159,6 +159,15 @@ class BufferedRecorder(Recorder):
         if wait and self._writer is not None:
             self._batches.join()
 
+    def close(self) -> None:
+        """Write what is buffered and end the writer thread (at the end of the run)."""
+        self.flush()
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._batches.put(None)
+            writer.join()
+
     def _hand_over(self, keep_open: bool = False) -> None:
         if keep_open and self._open:
             kept = {key: row for key, row in self._rows.items() if key in self._open}
@@ -180,9 +189,9 @@ class BufferedRecorder(Recorder):
     def _write(self) -> None:
         # Its own thread: the database's commit latency overlaps the SMTP conversation.
         assert self.log is not None
-        while True:
-            rows, events = self._batches.get()
+        while (batch := self._batches.get()) is not None:
             try:
-                self._safely(self.log.write_many, rows, events)
+                self._safely(self.log.write_many, *batch)
             finally:
                 self._batches.task_done()
+        self._batches.task_done()
