@@ -324,10 +324,10 @@ def default_locale() -> str | None:
 
 
 def _idempotency_key(key: object, email: str) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > 255:
+    if not isinstance(key, str) or not key.strip() or len(key) > 255 or not key.isprintable():
         raise ContextError(
-            f"{email}: idempotency_key must be a non-empty str of at most 255 characters "
-            f"(such as an order or request id), not {key!r}"
+            f"{email}: idempotency_key must be a non-empty str of at most 255 printable "
+            f"characters (such as an order or request id), not {key!r}"
         )
     return key
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -132,6 +133,9 @@ def test_an_idempotency_key_must_be_a_short_non_empty_string(app):
         welcome().send(to="ada@example.com", idempotency_key="")
     with pytest.raises(ContextError, match="idempotency_key"):
         welcome().send(to="ada@example.com", idempotency_key=42)  # type: ignore[arg-type]
+    for unstorable in ("order\x00", "order\udcff", "order\r\n1"):  # NUL, a lone surrogate
+        with pytest.raises(ContextError, match="printable"):
+            welcome().send(to="ada@example.com", idempotency_key=unstorable)
 
 
 def test_send_async_sets_the_suppressed_error_on_the_future(app, smtp_server):
@@ -318,7 +322,6 @@ def test_send_many_records_every_message_of_a_long_run_and_its_failures(app, smt
 def test_send_many_leaves_no_writer_thread_behind(app, smtp_server):
     """Each run's log writer ends with the run: an app that sends in bulk every hour for
     months does not gather idle threads."""
-    import threading
 
     def writers() -> int:
         return sum(t.name == "emailkit-log-writer" for t in threading.enumerate())
@@ -367,6 +370,71 @@ def test_a_batch_written_while_a_message_is_on_its_way_keeps_its_row_back(app):
         record = kit.log.message(sent.msgId)
         assert (record.status, record.recipients, record.last_reply) == ("sent", [to], reply)
         assert kinds(sent.msgId) == [("queued", None), ("sent", to)]
+
+
+def _stub_message(to: str, locale: str | None = None):
+    from email.utils import make_msgid
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        msgId=make_msgid(), envelope_recipients=[to], idempotency_key=None,
+        email_name="welcome", category=None, locale=locale, envelope_sender="a@acme.example",
+    )  # fmt: skip
+
+
+def _record_sent(recorder, message, reply: str = "250 OK") -> None:
+    from emailkit.sending.delivery import Delivery
+
+    recorder.queued(message)
+    done = Delivery(message)
+    done.pending, done.reply = [], reply
+    recorder.sent(done)
+
+
+def test_a_value_the_database_refuses_costs_that_messages_record_not_the_batchs(app, caplog):
+    """A relay's reply the database cannot store (a lone surrogate; a NUL on PostgreSQL):
+    the batch's other messages are still recorded, and the one left out is named."""
+    recorder = kit.state().deliverer.log.buffered()
+    fine = [_stub_message(f"user{n}@example.com") for n in range(3)]
+    bad = _stub_message("bad@example.com")
+    for message in fine[:2]:
+        _record_sent(recorder, message)
+    _record_sent(recorder, bad, reply="250 queued \udcff\x00")
+    _record_sent(recorder, fine[2])
+    recorder.close()
+    for message in fine:
+        assert kit.log.message(message.msgId).status == "sent"
+    assert kit.log.message(bad.msgId) is None
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert bad.msgId in line and "could not record" in line and "handled" in line
+
+
+def test_the_writer_survives_its_own_failure_and_the_run_ends(app, caplog, monkeypatch):
+    """A defect in the writer (here, an exception nobody expects) is logged with its
+    traceback; the next batch is written and the run does not wait for ever."""
+    recorder = kit.state().deliverer.log.buffered()
+    recorder.size = 1
+    calls = []
+    write_many = kit.log.write_many
+
+    def flaky(rows, events):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise KeyError("unexpected")
+        write_many(rows, events)
+
+    monkeypatch.setattr(kit.log, "write_many", flaky)
+    first, second = _stub_message("ada@example.com"), _stub_message("bob@example.com")
+    _record_sent(recorder, first)
+    recorder.flush()
+    _record_sent(recorder, second)
+    closer = threading.Thread(target=recorder.close)
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive()
+    assert kit.log.message(first.msgId) is None and kit.log.message(second.msgId) is not None
+    (failure,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "writer failed" in failure.getMessage() and failure.exc_info is not None
 
 
 def test_a_suppression_added_during_a_bulk_run_is_honoured(app, smtp_server, monkeypatch):

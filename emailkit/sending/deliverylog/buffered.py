@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ...errors import ConfigError
-from .recorder import Recorder, Start, suppressed_error, unavailable
+from .recorder import RECORDING_ERRORS, Recorder, Start, suppressed_error, unavailable
 from .schema import normalise_address
-from .store import event_row, message_row, new_event, utcnow
+from .store import describe_error, event_row, message_row, new_event, utcnow
 
 if TYPE_CHECKING:
     from ...mime.message import Message
@@ -188,10 +188,49 @@ class BufferedRecorder(Recorder):
 
     def _write(self) -> None:
         # Its own thread: the database's commit latency overlaps the SMTP conversation.
-        assert self.log is not None
         while (batch := self._batches.get()) is not None:
             try:
-                self._safely(self.log.write_many, *batch)
+                self._write_batch(*batch)
+            except Exception:  # a defect here must not leave the run waiting for ever
+                logger.exception(
+                    "emailkit: the delivery log's writer failed; %d messages sent in this run "
+                    "are not recorded (the messages themselves were handled)",
+                    len(batch[0]),
+                )
             finally:
                 self._batches.task_done()
         self._batches.task_done()
+
+    def _write_batch(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        assert self.log is not None
+        try:
+            self.log.write_many(rows, events)
+            return
+        except (sa.exc.DataError, ValueError):
+            pass  # a value the database refuses: the others are written below
+        except RECORDING_ERRORS as error:  # the database itself: say so once for the batch
+            logger.error(
+                "emailkit: the delivery log %r could not record what happened to %d messages "
+                "(%s); the messages themselves were handled",
+                self.log,
+                len({row["message_id"] for row in rows} | {e["message_id"] for e in events}),
+                describe_error(error),
+            )
+            return
+        # Then one message at a time: a value the database refuses (PostgreSQL's text takes
+        # no NUL, which a relay's reply may hold) costs that message's record, not 200.
+        by_message: dict[str | None, list[dict[str, Any]]] = {}
+        for event in events:
+            by_message.setdefault(event["message_id"], []).append(event)
+        for row in rows:
+            self._safely(
+                self._write_message, row["message_id"], [row], by_message.pop(row["message_id"], [])
+            )
+        for message_id, kept in by_message.items():  # events of messages whose rows come later
+            self._safely(self._write_message, message_id, [], kept)
+
+    def _write_message(
+        self, message_id: str | None, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        assert self.log is not None
+        self.log.write_many(rows, events)

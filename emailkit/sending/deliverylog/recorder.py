@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("emailkit")
 
+RECORDING_ERRORS = (sa.exc.SQLAlchemyError, ConfigError, ValueError)
+"""What recording after a send may raise and sending survives: the database's errors, and a
+value it cannot take (``ValueError``: text the driver cannot encode, a NUL on PostgreSQL)."""
+
 
 @dataclass
 class Start:
@@ -219,7 +223,7 @@ class Recorder:
     def _safely(self, record: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:
             record(*args, **kwargs)
-        except (sa.exc.SQLAlchemyError, ConfigError) as error:
+        except RECORDING_ERRORS as error:
             logger.error(
                 "emailkit: the delivery log %r could not record what happened to %s (%s); "
                 "the message itself was handled",
