@@ -34,6 +34,7 @@ from .statements import (
     SENT_TO,
     after_failed,
     after_sent,
+    bulk_inserts,
     update_statement,
 )
 from .suppression import SuppressionList
@@ -173,10 +174,9 @@ class DeliveryLog(Queries):
         self._purge_now_and_then()
         try:
             with self.connect() as connection:
-                if rows:
-                    connection.execute(INSERT_MESSAGE, rows)
-                if event_rows:
-                    connection.execute(INSERT_EVENT, event_rows)
+                insert_messages, insert_events = bulk_inserts(connection.dialect)
+                insert_messages.execute(connection, rows)
+                insert_events.execute(connection, event_rows)
             return
         except sa.exc.IntegrityError:
             pass
