@@ -48,6 +48,8 @@ class BufferedRecorder(Recorder):
         self._events: list[dict[str, Any]] = []
         self._since = time.monotonic()
         self._suppressions = parent.log.suppressions.snapshot() if parent.log else None
+        if self._suppressions is not None:
+            self._suppressions.prefetch()
         self._batches: queue.Queue[tuple[list[Any], list[Any]] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         # send_many runs one sender thread per pooled connection, all recording here.

@@ -11,13 +11,14 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ...errors import ConfigError
 from .schema import ALL_CATEGORIES, REASONS, normalise_address, suppressions
 
 _REASON_WORDS = {
@@ -160,6 +161,14 @@ class Snapshot:
             if entry is not None:
                 found[address] = entry
         return found
+
+    def prefetch(self) -> None:
+        """Load the list now: before a run's senders start, in the caller's thread, rather
+        than in the first sender's while the others wait for it and the GIL is busy
+        rendering (10 ms a run measured, against 1-2 ms here). A failure is left for the
+        first check, which asks the database itself and reports it."""
+        with suppress(sa.exc.SQLAlchemyError, ConfigError):
+            self._fresh()
 
     def _fresh(self) -> dict[tuple[str, str], Suppression] | None:
         if time.monotonic() - self._checked < self.interval and self._loaded:
