@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,13 +38,8 @@ sys.path.insert(0, str(REPO))
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TICK = os.sysconf("SC_CLK_TCK")
 
+from bench.network import free_port  # noqa: E402
 from bench.send import receipts, run_sink  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -338,21 +338,11 @@ def test_a_batch_written_while_a_message_is_on_its_way_keeps_its_row_back(app):
     """A batch handed to the writer mid-run leaves out the rows of messages still being
     sent: their senders bring the rows up to date in the buffer instead of waiting for the
     writer's commit and writing the update in a transaction of their own."""
-    from email.utils import make_msgid
-    from types import SimpleNamespace
-
     from emailkit.sending.delivery import Delivery
 
     recorder = kit.state().deliverer.log.buffered()
     recorder.size = 1
-
-    def message(to: str):
-        return SimpleNamespace(
-            msgId=make_msgid(), envelope_recipients=[to], idempotency_key=None,
-            email_name="welcome", category=None, locale=None, envelope_sender="a@acme.example",
-        )  # fmt: skip
-
-    first, second = message("Ada <ada@Example.COM>"), message("bob@example.com")
+    first, second = _stub_message("Ada <ada@Example.COM>"), _stub_message("bob@example.com")
     recorder.queued(first)
     recorder.queued(second)
     done = Delivery(first)

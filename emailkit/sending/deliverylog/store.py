@@ -186,7 +186,7 @@ class DeliveryLog(Queries):
                     sa.select(messages.c.id).where(messages.c.message_id == row["message_id"])
                 ).first()
                 if found is None:
-                    connection.execute(messages.insert(), row)
+                    connection.execute(INSERT_MESSAGE, row)
                     continue
                 changes = {k: row[k] for k in ("status", "attempts", "relay", "last_reply")}
                 connection.execute(
@@ -195,7 +195,7 @@ class DeliveryLog(Queries):
                     .values(changes, updated_at=row["updated_at"])
                 )
             if event_rows:
-                connection.execute(events.insert(), event_rows)
+                connection.execute(INSERT_EVENT, event_rows)
 
     def _existing(self, message_id: str, key: str | None, wanted: list[str]) -> Claim | None:
         with self.connect() as connection:
